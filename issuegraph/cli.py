@@ -1,0 +1,198 @@
+"""The `issuegraph` command: serve, migrate, seed, users, tokens, schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from issuegraph.config import ConfigError, Settings
+from issuegraph.domain.errors import DomainError
+from issuegraph.domain.models import TokenScope
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from issuegraph.db.database import Database
+
+
+def _with_database(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
+    from issuegraph.db.database import open_database  # noqa: PLC0415  (keeps `schema` fast)
+
+    async def run() -> int:
+        async with open_database(settings) as database:
+            return await action(database)
+
+    return asyncio.run(run())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web  # noqa: PLC0415
+
+    from issuegraph.app import create_app  # noqa: PLC0415
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.getLogger(__name__).info("serving on http://%s:%s/graphql", host, port)
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from issuegraph.db.database import open_database  # noqa: PLC0415
+    from issuegraph.db.migrate import migrate  # noqa: PLC0415
+
+    async def run() -> int:
+        async with (
+            open_database(settings, apply_migrations=False) as database,
+            database.pool.acquire() as conn,
+        ):
+            applied = await migrate(conn)
+        print("applied: " + ", ".join(applied) if applied else "database is up to date")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_users_create(settings: Settings, args: argparse.Namespace) -> int:
+    from issuegraph.domain.users import create_user  # noqa: PLC0415
+
+    async def action(database: Database) -> int:
+        user = await create_user(database.pool, args.username, name=args.name, is_admin=args.admin)
+        print(f"created user {user.username} (id {user.id}{', admin' if user.is_admin else ''})")
+        return 0
+
+    return _with_database(settings, action)
+
+
+def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> int:
+    from issuegraph.domain.auth import create_token  # noqa: PLC0415
+
+    expires_at = None
+    if args.expires_in_days is not None:
+        expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=args.expires_in_days)
+
+    async def action(database: Database) -> int:
+        _, token = await create_token(
+            database.pool,
+            args.username,
+            scopes=[TokenScope(s) for s in args.scope or ["api"]],
+            name=args.name,
+            expires_at=expires_at,
+        )
+        print(token)
+        return 0
+
+    return _with_database(settings, action)
+
+
+def cmd_tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from issuegraph.db.queries.tokens import revoke_token  # noqa: PLC0415
+
+    async def action(database: Database) -> int:
+        if not await revoke_token(database.pool, args.token_id):
+            print(f"no active token with id {args.token_id}", file=sys.stderr)
+            return 1
+        print(f"revoked token {args.token_id}")
+        return 0
+
+    return _with_database(settings, action)
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from issuegraph.demo import seed_demo  # noqa: PLC0415
+
+    if not args.demo:
+        print("nothing to seed: pass --demo", file=sys.stderr)
+        return 2
+
+    async def action(database: Database) -> int:
+        created = await seed_demo(database.pool)
+        print("demo data created" if created else "demo data already present")
+        return 0
+
+    return _with_database(settings, action)
+
+
+def cmd_schema(_settings: Settings, _args: argparse.Namespace) -> int:
+    from issuegraph.schema.schema import schema  # noqa: PLC0415
+
+    print(schema.as_str())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="issuegraph",
+        description="A GraphQL service over issues and the links between them. Without "
+        "DATABASE_URL every command uses the embedded PostgreSQL in ISSUEGRAPH_DATA_DIR.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP server (GraphQL at /graphql)")
+    serve.add_argument("--host", help="address to bind (default ISSUEGRAPH_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default ISSUEGRAPH_PORT or 8080)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION"
+    )
+    users_create = users.add_parser("create", help="create a user")
+    users_create.add_argument("username")
+    users_create.add_argument("--name", help="display name (default: the username)")
+    users_create.add_argument("--admin", action="store_true", help="make the user an admin")
+    users_create.set_defaults(func=cmd_users_create)
+
+    tokens = sub.add_parser("tokens", help="manage personal access tokens").add_subparsers(
+        dest="tokens_command", required=True, metavar="ACTION"
+    )
+    tokens_create = tokens.add_parser(
+        "create", help="issue a token for a user; prints the token, which is shown only once"
+    )
+    tokens_create.add_argument("username")
+    tokens_create.add_argument(
+        "--scope",
+        action="append",
+        choices=[s.value for s in TokenScope],
+        help="read_api (queries only) or api (queries and mutations); repeatable; default api",
+    )
+    tokens_create.add_argument("--name", default="cli", help="a label for the token")
+    tokens_create.add_argument("--expires-in-days", type=int, help="expiry (default: never)")
+    tokens_create.set_defaults(func=cmd_tokens_create)
+    tokens_revoke = tokens.add_parser("revoke", help="revoke a token by its id")
+    tokens_revoke.add_argument("token_id", type=int)
+    tokens_revoke.set_defaults(func=cmd_tokens_revoke)
+
+    seed = sub.add_parser("seed", help="load data into the database")
+    seed.add_argument("--demo", action="store_true", help="the demo data set (idempotent)")
+    seed.set_defaults(func=cmd_seed)
+
+    schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"issuegraph: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        result: Any = args.func(settings, args)
+    except DomainError as error:
+        print(f"issuegraph: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return int(result)

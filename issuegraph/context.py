@@ -1,0 +1,31 @@
+"""The per-request context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from issuegraph.config import Settings
+    from issuegraph.domain.access import Access
+    from issuegraph.domain.models import Viewer
+    from issuegraph.loaders import Loaders
+
+
+@dataclass(slots=True)
+class Context:
+    request: web.Request
+    response: web.Response
+    request_id: str
+    settings: Settings
+    pool: Any
+    viewer: Viewer
+    loaders: Loaders
+    access: Access
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,1 @@
+"""The database layer: the embedded server, the pool, migrations and every SQL statement."""

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from issuegraph.domain.access import ConfidentialFilter
+from issuegraph.domain.models import Issue, IssueState
+
+COLUMNS = (
+    "i.id, i.project_id, i.iid, i.title, i.description, i.state, i.labels, i.author_id, "
+    "i.milestone, i.due_date, i.confidential, i.weight, i.closed_at, i.closed_by_id, "
+    "i.created_at, i.updated_at"
+)
+
+
+def to_issue(row: Any) -> Issue:
+    return Issue(
+        id=row["id"],
+        project_id=row["project_id"],
+        iid=row["iid"],
+        title=row["title"],
+        description=row["description"],
+        state=IssueState(row["state"]),
+        labels=tuple(row["labels"]),
+        author_id=row["author_id"],
+        milestone=row["milestone"],
+        due_date=row["due_date"],
+        confidential=row["confidential"],
+        weight=row["weight"],
+        closed_at=row["closed_at"],
+        closed_by_id=row["closed_by_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+# $1 = sees_all, $2 = viewer id; callers number their own parameters from $3.
+_CONFIDENTIAL_SQL = """
+    (not i.confidential or $1::boolean
+     or i.author_id = $2::bigint
+     or exists (select 1 from issue_assignees a where a.issue_id = i.id and a.user_id = $2::bigint))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewIssue:
+    project_id: int
+    title: str
+    description: str | None
+    labels: list[str]
+    author_id: int
+    milestone: str | None
+    due_date: dt.date | None
+    confidential: bool
+    weight: int | None
+
+
+async def insert_issue(conn: Any, new: NewIssue) -> Issue:
+    """Insert with the project's next iid; the row lock on the project serialises creators."""
+    row = await conn.fetchrow(
+        f"""
+        with next_iid as (
+            update projects set last_issue_iid = last_issue_iid + 1
+            where id = $1 returning last_issue_iid
+        )
+        insert into issues as i (project_id, iid, title, description, labels, author_id,
+                                 milestone, due_date, confidential, weight)
+        select $1, next_iid.last_issue_iid, $2, $3, $4, $5, $6, $7, $8, $9 from next_iid
+        returning {COLUMNS}
+        """,
+        new.project_id,
+        new.title,
+        new.description,
+        new.labels,
+        new.author_id,
+        new.milestone,
+        new.due_date,
+        new.confidential,
+        new.weight,
+    )
+    return to_issue(row)
+
+
+async def issue_for_update(conn: Any, issue_id: int) -> Issue | None:
+    row = await conn.fetchrow(
+        f"select {COLUMNS} from issues i where i.id = $1 for update", issue_id
+    )
+    return to_issue(row) if row else None
+
+
+async def update_issue(conn: Any, issue: Issue, *, closed_by_id: int | None) -> Issue:
+    """Write every editable column of `issue`; closing stamps closed_at/closed_by."""
+    row = await conn.fetchrow(
+        f"""
+        update issues as i set
+            title = $2, description = $3, state = $4::issue_state, labels = $5, milestone = $6,
+            due_date = $7, confidential = $8, weight = $9,
+            closed_at = case when $4::issue_state = 'closed'
+                             then coalesce(i.closed_at, now()) end,
+            closed_by_id = case when $4::issue_state = 'closed'
+                                then coalesce(i.closed_by_id, $10) end,
+            updated_at = now()
+        where i.id = $1
+        returning {COLUMNS}
+        """,
+        issue.id,
+        issue.title,
+        issue.description,
+        issue.state.value,
+        list(issue.labels),
+        issue.milestone,
+        issue.due_date,
+        issue.confidential,
+        issue.weight,
+        closed_by_id,
+    )
+    return to_issue(row)
+
+
+async def delete_issue(conn: Any, issue_id: int) -> bool:
+    status: str = await conn.execute("delete from issues where id = $1", issue_id)
+    return status.endswith(" 1")
+
+
+async def issues_by_ids(conn: Any, ids: list[int]) -> list[Issue]:
+    rows = await conn.fetch(f"select {COLUMNS} from issues i where i.id = any($1::bigint[])", ids)
+    return [to_issue(r) for r in rows]
+
+
+async def issues_by_project_iids(conn: Any, project_ids: list[int], iids: list[int]) -> list[Issue]:
+    rows = await conn.fetch(
+        f"""
+        select {COLUMNS} from issues i
+        join unnest($1::bigint[], $2::int[]) as k(project_id, iid)
+          on i.project_id = k.project_id and i.iid = k.iid
+        """,
+        project_ids,
+        iids,
+    )
+    return [to_issue(r) for r in rows]
+
+
+async def project_issues_page(
+    conn: Any,
+    *,
+    project_id: int,
+    visibility: ConfidentialFilter,
+    state: IssueState | None,
+    after_iid: int | None,
+    ascending: bool,
+    limit: int,
+) -> list[Issue]:
+    """One page of a project's issues by iid (keyset), as the viewer may see them."""
+    direction, compare = ("asc", ">") if ascending else ("desc", "<")
+    rows = await conn.fetch(
+        f"""
+        select {COLUMNS} from issues i
+        where i.project_id = $3
+          and ($4::issue_state is null or i.state = $4::issue_state)
+          and ($5::int is null or i.iid {compare} $5::int)
+          and {_CONFIDENTIAL_SQL}
+        order by i.iid {direction}
+        limit $6
+        """,
+        visibility.sees_all,
+        visibility.viewer_id,
+        project_id,
+        state.value if state else None,
+        after_iid,
+        limit,
+    )
+    return [to_issue(r) for r in rows]
+
+
+async def count_project_issues(
+    conn: Any, *, project_id: int, visibility: ConfidentialFilter, state: IssueState | None
+) -> int:
+    count: int = await conn.fetchval(
+        f"""
+        select count(*) from issues i
+        where i.project_id = $3
+          and ($4::issue_state is null or i.state = $4::issue_state)
+          and {_CONFIDENTIAL_SQL}
+        """,
+        visibility.sees_all,
+        visibility.viewer_id,
+        project_id,
+        state.value if state else None,
+    )
+    return count
+
+
+async def set_assignees(conn: Any, issue_id: int, user_ids: list[int]) -> None:
+    await conn.execute(
+        "delete from issue_assignees where issue_id = $1 and user_id <> all($2::bigint[])",
+        issue_id,
+        user_ids,
+    )
+    await conn.execute(
+        """
+        insert into issue_assignees (issue_id, user_id)
+        select $1, u from unnest($2::bigint[]) as u on conflict do nothing
+        """,
+        issue_id,
+        user_ids,
+    )
+
+
+async def assignee_ids_by_issue_ids(conn: Any, issue_ids: list[int]) -> dict[int, list[int]]:
+    rows = await conn.fetch(
+        """
+        select issue_id, user_id from issue_assignees
+        where issue_id = any($1::bigint[]) order by issue_id, user_id
+        """,
+        issue_ids,
+    )
+    found: dict[int, list[int]] = {}
+    for r in rows:
+        found.setdefault(r["issue_id"], []).append(r["user_id"])
+    return found
+
+
+async def note_counts_by_issue_ids(conn: Any, issue_ids: list[int]) -> dict[int, int]:
+    rows = await conn.fetch(
+        """
+        select issue_id, count(*) as n from notes
+        where issue_id = any($1::bigint[]) group by issue_id
+        """,
+        issue_ids,
+    )
+    return {r["issue_id"]: r["n"] for r in rows}

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from issuegraph.domain.models import Project, Role, Visibility
+
+_COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at"
+
+
+def to_project(row: Any) -> Project:
+    return Project(
+        id=row["id"],
+        full_path=row["full_path"],
+        name=row["name"],
+        description=row["description"],
+        visibility=Visibility(row["visibility"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def insert_project(
+    conn: Any, *, full_path: str, name: str, description: str | None, visibility: Visibility
+) -> Project:
+    row = await conn.fetchrow(
+        f"""
+        insert into projects (full_path, name, description, visibility)
+        values ($1, $2, $3, $4) returning {_COLUMNS}
+        """,
+        full_path,
+        name,
+        description,
+        visibility.value,
+    )
+    return to_project(row)
+
+
+async def projects_by_ids(conn: Any, ids: list[int]) -> list[Project]:
+    rows = await conn.fetch(f"select {_COLUMNS} from projects where id = any($1::bigint[])", ids)
+    return [to_project(r) for r in rows]
+
+
+async def projects_by_paths(conn: Any, paths: list[str]) -> list[Project]:
+    rows = await conn.fetch(
+        f"select {_COLUMNS} from projects where lower(full_path) = any($1::text[])",
+        [p.lower() for p in paths],
+    )
+    return [to_project(r) for r in rows]
+
+
+async def insert_member(conn: Any, project_id: int, user_id: int, role: Role) -> bool:
+    """Add a member; False when the user already is one."""
+    status: str = await conn.execute(
+        """
+        insert into project_members (project_id, user_id, role) values ($1, $2, $3)
+        on conflict (project_id, user_id) do nothing
+        """,
+        project_id,
+        user_id,
+        role.db_value,
+    )
+    return status.endswith(" 1")
+
+
+async def member_roles(conn: Any, user_id: int, project_ids: list[int]) -> dict[int, Role]:
+    rows = await conn.fetch(
+        """
+        select project_id, role from project_members
+        where user_id = $1 and project_id = any($2::bigint[])
+        """,
+        user_id,
+        project_ids,
+    )
+    return {r["project_id"]: Role.from_db(r["role"]) for r in rows}
+
+
+async def member_user_ids(conn: Any, project_id: int, user_ids: list[int]) -> set[int]:
+    rows = await conn.fetch(
+        "select user_id from project_members where project_id = $1 and user_id = any($2::bigint[])",
+        project_id,
+        user_ids,
+    )
+    return {r["user_id"] for r in rows}

@@ -1,0 +1,1 @@
+"""Rules that hold whatever the transport: access, validation, errors, the write paths."""

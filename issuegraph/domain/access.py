@@ -1,0 +1,150 @@
+"""The access model, in one place: who may read and change which project and issue.
+
+GitLab's rules: a PUBLIC project is readable by anyone, INTERNAL by any signed-in
+user, PRIVATE by its members; a confidential issue additionally needs REPORTER or
+higher, or being its author or an assignee. Admins read and do everything. What a
+viewer may not read is reported as missing, never as forbidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import unquote
+
+from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError, not_found
+from issuegraph.domain.models import Issue, Project, Role, Viewer, Visibility
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class AccessData(Protocol):
+    """What the rules need to look up; the per-request loaders provide it, batched."""
+
+    async def role(self, project_id: int) -> Role | None: ...
+    async def assignee_ids(self, issue_id: int) -> Sequence[int]: ...
+    async def project_by_id(self, project_id: int) -> Project | None: ...
+    async def project_by_path(self, full_path: str) -> Project | None: ...
+    async def issue_by_id(self, issue_id: int) -> Issue | None: ...
+    async def issue_by_iid(self, project_id: int, iid: int) -> Issue | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConfidentialFilter:
+    """Which confidential issues of a readable project a viewer sees, for set-based reads.
+
+    The database layer applies it as: not confidential, or `sees_all`, or the viewer
+    is the author or an assignee - the same rule as `Access.can_read_issue`.
+    """
+
+    sees_all: bool
+    viewer_id: int | None
+
+
+def parse_project_ref(ref: str) -> int | str:
+    """A project reference as GitLab takes it: a numeric id or a (URL-encoded) full path."""
+    ref = ref.strip()
+    if ref.isdecimal():
+        return int(ref)
+    return unquote(ref)
+
+
+class Access:
+    def __init__(self, viewer: Viewer, data: AccessData) -> None:
+        self.viewer = viewer
+        self._data = data
+
+    # -- roles ---------------------------------------------------------------------------
+
+    async def role(self, project: Project) -> Role | None:
+        if self.viewer.user is None:
+            return None
+        return await self._data.role(project.id)
+
+    async def has_role(self, project: Project, minimum: Role) -> bool:
+        if self.viewer.is_admin:
+            return True
+        role = await self.role(project)
+        return role is not None and role >= minimum
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def can_read_project(self, project: Project) -> bool:
+        if project.visibility is Visibility.PUBLIC or self.viewer.is_admin:
+            return True
+        if project.visibility is Visibility.INTERNAL:
+            return self.viewer.is_authenticated
+        return await self.role(project) is not None
+
+    async def sees_all_confidential(self, project: Project) -> bool:
+        return await self.has_role(project, Role.REPORTER)
+
+    async def can_read_issue(self, issue: Issue, project: Project | None = None) -> bool:
+        if project is None:
+            project = await self._data.project_by_id(issue.project_id)
+            if project is None:
+                return False
+        if not await self.can_read_project(project):
+            return False
+        if not issue.confidential or await self.sees_all_confidential(project):
+            return True
+        user_id = self.viewer.user_id
+        if user_id is None:
+            return False
+        return user_id == issue.author_id or user_id in await self._data.assignee_ids(issue.id)
+
+    async def confidential_filter(self, project: Project) -> ConfidentialFilter:
+        return ConfidentialFilter(
+            sees_all=await self.sees_all_confidential(project), viewer_id=self.viewer.user_id
+        )
+
+    # -- finding what the viewer may read (None when missing or hidden) --------------------
+
+    async def project(self, ref: str | int) -> Project | None:
+        key = parse_project_ref(ref) if isinstance(ref, str) else ref
+        if isinstance(key, int):
+            project = await self._data.project_by_id(key)
+        else:
+            project = await self._data.project_by_path(key)
+        if project is None or not await self.can_read_project(project):
+            return None
+        return project
+
+    async def issue(self, project: Project, iid: int) -> Issue | None:
+        issue = await self._data.issue_by_iid(project.id, iid)
+        if issue is None or not await self.can_read_issue(issue, project):
+            return None
+        return issue
+
+    async def issue_by_id(self, issue_id: int) -> Issue | None:
+        issue = await self._data.issue_by_id(issue_id)
+        if issue is None or not await self.can_read_issue(issue):
+            return None
+        return issue
+
+    # -- mutations -----------------------------------------------------------------------
+
+    def require_writer(self) -> None:
+        """Mutations need a signed-in user whose token carries the `api` scope."""
+        if not self.viewer.is_authenticated:
+            raise UnauthenticatedError("Authentication required: send a personal access token")
+        if not self.viewer.can_write:
+            raise DomainError(
+                ErrorCode.FORBIDDEN, "The token's scope (read_api) does not allow mutations"
+            )
+
+    async def writable_project(
+        self, ref: str, minimum: Role, path: list[str], action: str
+    ) -> Project:
+        project = await self.project(ref)
+        if project is None:
+            raise not_found("Project", path)
+        if not await self.has_role(project, minimum):
+            raise DomainError(
+                ErrorCode.FORBIDDEN,
+                f"You need the {minimum.name.lower()} role or higher in "
+                f"{project.full_path} to {action}",
+                path=path,
+            )
+        return project

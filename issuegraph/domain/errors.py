@@ -1,0 +1,54 @@
+"""Error codes and the exceptions that carry them to the transport."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ErrorCode(enum.StrEnum):
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    CYCLE = "CYCLE"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INTERNAL = "INTERNAL"
+
+
+class DomainError(Exception):
+    """A rule said no. Mutations return it as data; queries raise it as a coded error."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        path: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = path
+        self.details = details
+
+
+class UnauthenticatedError(DomainError):
+    """No valid credentials where they are needed: a request-level error (HTTP 401)."""
+
+    def __init__(self, message: str = "Authentication required") -> None:
+        super().__init__(ErrorCode.UNAUTHENTICATED, message)
+
+
+def not_found(what: str, path: list[str] | None = None) -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, f"{what} not found", path=path)
+
+
+def forbidden(message: str, path: list[str] | None = None) -> DomainError:
+    return DomainError(ErrorCode.FORBIDDEN, message, path=path)
+
+
+def bad_input(message: str, path: list[str] | None = None, **details: Any) -> DomainError:
+    return DomainError(ErrorCode.BAD_USER_INPUT, message, path=path, details=details or None)

@@ -1,0 +1,113 @@
+"""The entities the service reasons about, as the database layer hands them over."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    PRIVATE = "private"
+
+
+class Role(enum.IntEnum):
+    """Project roles; a higher value can do everything a lower one can."""
+
+    GUEST = 10
+    REPORTER = 20
+    DEVELOPER = 30
+    MAINTAINER = 40
+    OWNER = 50
+
+    @property
+    def db_value(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_db(cls, value: str) -> Role:
+        return cls[value.upper()]
+
+
+class IssueState(enum.StrEnum):
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class TokenScope(enum.StrEnum):
+    READ_API = "read_api"  # queries only
+    API = "api"  # queries and mutations
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    name: str
+    state: str
+    avatar_url: str | None
+    is_admin: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    full_path: str
+    name: str
+    description: str | None
+    visibility: Visibility
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    id: int
+    project_id: int
+    iid: int
+    title: str
+    description: str | None
+    state: IssueState
+    labels: tuple[str, ...]
+    author_id: int
+    milestone: str | None
+    due_date: dt.date | None
+    confidential: bool
+    weight: int | None
+    closed_at: dt.datetime | None
+    closed_by_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: a signed-in user with the scopes of their token, or nobody."""
+
+    user: User | None = None
+    scopes: frozenset[TokenScope] = frozenset()
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    @property
+    def can_write(self) -> bool:
+        return TokenScope.API in self.scopes
+
+
+ANONYMOUS = Viewer()

@@ -1,0 +1,99 @@
+"""Checks on text and numbers that arrive from clients, shared by every write path."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from issuegraph.domain.errors import bad_input
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+# C0 controls other than tab/newline/carriage return, DEL, and C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+FULL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+
+MAX_TITLE = 255
+MAX_NAME = 255
+MAX_DESCRIPTION = 1_048_576
+MAX_LABELS = 100
+MAX_LABEL = 255
+MAX_WEIGHT = 1_000_000
+
+
+def single_line(value: str, field: str, *, max_length: int, path: list[str]) -> str:
+    """A trimmed one-line text: no control characters, 1..max_length characters."""
+    text = value.strip()
+    if not text:
+        raise bad_input(f"{field} must not be blank", path)
+    if _CONTROL.search(text) or _LINE_BREAK.search(text):
+        raise bad_input(f"{field} must not contain control characters or line breaks", path)
+    if len(text) > max_length:
+        raise bad_input(
+            f"{field} is too long ({len(text)} characters, at most {max_length})",
+            path,
+            maxLength=max_length,
+        )
+    return text
+
+
+def multi_line(value: str | None, field: str, *, max_length: int, path: list[str]) -> str | None:
+    """Free text (a description, a comment): line breaks allowed, other controls not."""
+    if value is None:
+        return None
+    if _CONTROL.search(value):
+        raise bad_input(f"{field} must not contain control characters", path)
+    if len(value) > max_length:
+        raise bad_input(
+            f"{field} is too long ({len(value)} characters, at most {max_length})",
+            path,
+            maxLength=max_length,
+        )
+    return value
+
+
+def labels(values: Iterable[str], path: list[str]) -> list[str]:
+    """Trimmed, de-duplicated case-insensitively (first spelling wins), in the given order."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in values:
+        label = single_line(raw, "A label", max_length=MAX_LABEL, path=path)
+        if "," in label:
+            raise bad_input(f"Label {label!r} must not contain a comma", path)
+        if label.lower() not in seen:
+            seen.add(label.lower())
+            result.append(label)
+    if len(result) > MAX_LABELS:
+        raise bad_input(f"An issue has at most {MAX_LABELS} labels", path)
+    return result
+
+
+def username(value: str, path: list[str]) -> str:
+    if not USERNAME.match(value):
+        raise bad_input(
+            "A username is 1-255 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
+            path,
+        )
+    return value
+
+
+def full_path(value: str, path: list[str]) -> str:
+    value = value.strip().strip("/")
+    if len(value) > MAX_NAME or not FULL_PATH.match(value):
+        raise bad_input(
+            "A project path is up to 255 characters of segments separated by '/', each made "
+            "of letters, digits, '_', '.' or '-' and not starting with '.' or '-'",
+            path,
+        )
+    if value.isdecimal():
+        raise bad_input("A project path must not be a number (numbers are project ids)", path)
+    return value
+
+
+def weight(value: int | None, path: list[str]) -> int | None:
+    if value is not None and not 0 <= value <= MAX_WEIGHT:
+        raise bad_input(f"weight must be between 0 and {MAX_WEIGHT}", path)
+    return value

@@ -1,0 +1,1 @@
+"""Query and mutation resolvers: thin, they call the domain and the loaders."""

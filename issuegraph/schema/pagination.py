@@ -1,0 +1,63 @@
+"""Relay-style connections: page size bounds and opaque keyset cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from issuegraph.domain.errors import bad_input
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+NodeT = TypeVar("NodeT")
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise bad_input(
+            f"first must be between 1 and {MAX_PAGE_SIZE}, got {first}",
+            ["first"],
+            min=1,
+            max=MAX_PAGE_SIZE,
+        )
+    return first
+
+
+def encode_cursor(kind: str, key: Any) -> str:
+    raw = json.dumps([kind, key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str | None) -> Any:
+    """The key inside a cursor made by `encode_cursor(kind, ...)`; None for no cursor."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        found_kind, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise bad_input("after is not a valid cursor", ["after"]) from None
+    if found_kind != kind:
+        raise bad_input("after is a cursor of another list", ["after"])
+    return key
+
+
+@strawberry.type(description="Where a page sits in its list.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT

@@ -1,0 +1,38 @@
+"""The Schema object."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import strawberry
+
+from issuegraph.resolvers.mutation import Mutation
+from issuegraph.resolvers.query import Query
+from issuegraph.schema.errors import is_expected
+
+if TYPE_CHECKING:
+    from graphql import GraphQLError
+    from strawberry.types import ExecutionContext
+
+log = logging.getLogger("issuegraph.errors")
+
+
+class IssuegraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log unexpected errors with the request id; coded ones are the client's business."""
+        context = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", None)
+        for error in errors:
+            if not is_expected(error):
+                log.error(
+                    "unexpected error [request %s]: %s",
+                    request_id,
+                    error.message,
+                    exc_info=error.original_error,
+                )
+
+
+schema = IssuegraphSchema(query=Query, mutation=Mutation)
