@@ -10,4 +10,4 @@ from issuegraph.db.database import Database
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 # Set by the request-id middleware on every request.
-REQUEST_ID = "issuegraph.request_id"
+REQUEST_ID = web.RequestKey("request_id", str)

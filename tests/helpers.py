@@ -1,0 +1,111 @@
+"""Test helpers: a GraphQL client over real HTTP, and a builder for test data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from issuegraph.db.queries import projects as project_queries
+from issuegraph.domain import issues as issue_service
+from issuegraph.domain import projects as project_service
+from issuegraph.domain.access import Access
+from issuegraph.domain.auth import create_token
+from issuegraph.domain.models import Issue, Project, Role, TokenScope, User, Viewer, Visibility
+from issuegraph.domain.users import create_user
+from issuegraph.loaders import Loaders
+
+
+@dataclass
+class Response:
+    status: int
+    body: dict[str, Any]
+    headers: Any
+
+    @property
+    def data(self) -> Any:
+        assert not self.body.get("errors"), self.body["errors"]
+        return self.body["data"]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return self.body.get("errors") or []
+
+    @property
+    def codes(self) -> list[str]:
+        return [e["extensions"]["code"] for e in self.errors]
+
+
+class Api:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def gql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            payload["variables"] = variables
+        resp = await self.client.post("/graphql", json=payload, headers=sent)
+        return Response(resp.status, await resp.json(), resp.headers)
+
+    async def mutate(
+        self, name: str, input_: dict[str, Any], selection: str, *, token: str | None
+    ) -> dict[str, Any]:
+        """Run a mutation `name(input: $input) { errors {...} <selection> }`; return its payload."""
+        query = (
+            f"mutation($input: {name[0].upper()}{name[1:]}Input!) {{ {name}(input: $input) "
+            f"{{ clientMutationId errors {{ code message path details }} {selection} }} }}"
+        )
+        response = await self.gql(query, {"input": input_}, token=token)
+        return response.data[name]  # type: ignore[no-any-return]
+
+
+@dataclass
+class World:
+    """Builds test data through the same domain functions the mutations use."""
+
+    pool: asyncpg.Pool
+
+    async def user(self, username: str, *, admin: bool = False) -> User:
+        return await create_user(self.pool, username, is_admin=admin)
+
+    async def token(
+        self, username: str, *, scopes: tuple[TokenScope, ...] = (TokenScope.API,)
+    ) -> str:
+        _, token = await create_token(self.pool, username, scopes=list(scopes))
+        return token
+
+    async def user_with_token(self, username: str, *, admin: bool = False) -> tuple[User, str]:
+        user = await self.user(username, admin=admin)
+        return user, await self.token(username)
+
+    def access(self, user: User) -> Access:
+        viewer = Viewer(user=user, scopes=frozenset({TokenScope.API}))
+        return Access(viewer, Loaders(self.pool, user.id))
+
+    async def project(
+        self, owner: User, full_path: str, visibility: Visibility = Visibility.PRIVATE
+    ) -> Project:
+        return await project_service.create_project(
+            self.access(owner), self.pool, full_path=full_path, name=None, visibility=visibility
+        )
+
+    async def member(self, project: Project, user: User, role: Role) -> None:
+        await project_queries.insert_member(self.pool, project.id, user.id, role)
+
+    async def issue(
+        self, author: User, project: Project, title: str = "An issue", **kw: Any
+    ) -> Issue:
+        return await issue_service.create_issue(
+            self.access(author), self.pool, project_ref=str(project.id), title=title, **kw
+        )
