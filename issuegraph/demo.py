@@ -134,7 +134,7 @@ async def _create_demo(pool: Any) -> None:
 
     def acting_as(username: str) -> Access:
         viewer = Viewer(user=users[username], scopes=frozenset({TokenScope.API}))
-        return Access(viewer, Loaders(pool, viewer.user_id))
+        return Access(viewer, Loaders(pool, viewer))
 
     alice = acting_as("alice")
     for path, name, visibility, description in PROJECTS:

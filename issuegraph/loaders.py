@@ -7,26 +7,36 @@ One-to-one loaders answer `None` for a missing key, one-to-many loaders `[]`.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
 from issuegraph.db.queries import issues as issue_queries
+from issuegraph.db.queries import links as link_queries
 from issuegraph.db.queries import projects as project_queries
 from issuegraph.db.queries import users as user_queries
+from issuegraph.domain.link_types import LinkType, directions
+
+# (issue id, the link types asked for or None for all, page size, cursor after)
+LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] | None]
+CountKey = tuple[int, frozenset[LinkType] | None]
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from issuegraph.domain.models import Issue, Project, Role, User
+    from issuegraph.db.queries.links import LinkedIssue
+    from issuegraph.domain.models import Issue, IssueLink, Project, Role, User, Viewer
 
 
 class Loaders:
     """Implements `domain.access.AccessData` on top of the loaders."""
 
-    def __init__(self, pool: Any, viewer_id: int | None) -> None:
+    def __init__(self, pool: Any, viewer: Viewer) -> None:
         self._pool = pool
-        self._viewer_id = viewer_id
+        self._viewer_id = viewer.user_id
+        self._admin = viewer.is_admin
         self.user_by_id = DataLoader[int, "User | None"](self._users_by_id)
         self.project_by_id_loader = DataLoader[int, "Project | None"](self._projects_by_id)
         self.project_by_path_loader = DataLoader[str, "Project | None"](self._projects_by_path)
@@ -35,6 +45,10 @@ class Loaders:
         self.assignee_ids_by_issue = DataLoader[int, list[int]](self._assignee_ids)
         self.note_count_by_issue = DataLoader[int, int](self._note_counts)
         self.viewer_role_by_project = DataLoader[int, "Role | None"](self._viewer_roles)
+        self.link_by_id_loader = DataLoader[int, "IssueLink | None"](self._links_by_id)
+        self.linked_issues = DataLoader[LinksKey, "list[LinkedIssue]"](self._linked_issues)
+        self.linked_issue_count = DataLoader[CountKey, int](self._linked_issue_counts)
+        self.blocked_by_open_issue = DataLoader[int, bool](self._blocked_flags)
 
     # -- batch functions -----------------------------------------------------------------
 
@@ -84,16 +98,83 @@ class Loaders:
         found = await project_queries.member_roles(self._pool, self._viewer_id, list(project_ids))
         return [found.get(p) for p in project_ids]
 
+    async def _links_by_id(self, ids: Sequence[int]) -> list[IssueLink | None]:
+        found = {link.id: link for link in await link_queries.links_by_ids(self._pool, list(ids))}
+        return [found.get(i) for i in ids]
+
+    async def _linked_issues(self, keys: Sequence[LinksKey]) -> list[list[LinkedIssue]]:
+        """One statement per distinct (types, page size, cursor); paging per issue in SQL."""
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        for key in keys:
+            groups[key[1:]].append(key[0])
+        pages: dict[LinksKey, list[LinkedIssue]] = {}
+        for (types, limit, after), anchors in groups.items():
+            outward, inward = directions(types)
+            rows = await link_queries.linked_issues_page(
+                self._pool,
+                anchors=sorted(set(anchors)),
+                outward=outward,
+                inward=inward,
+                viewer_id=self._viewer_id,
+                admin=self._admin,
+                after=after,
+                limit=limit,
+            )
+            for anchor in anchors:
+                pages[(anchor, types, limit, after)] = []
+            for row in rows:
+                pages[(row.anchor_id, types, limit, after)].append(row)
+                self.prime_issue(row.issue, force=False)
+                self.link_by_id_loader.prime(row.link.id, row.link)
+        return [pages[key] for key in keys]
+
+    async def _linked_issue_counts(self, keys: Sequence[CountKey]) -> list[int]:
+        groups: dict[frozenset[LinkType] | None, list[int]] = defaultdict(list)
+        for issue_id, types in keys:
+            groups[types].append(issue_id)
+        counts: dict[CountKey, int] = {}
+        for types, anchors in groups.items():
+            outward, inward = directions(types)
+            found = await link_queries.linked_issue_counts(
+                self._pool,
+                anchors=sorted(set(anchors)),
+                outward=outward,
+                inward=inward,
+                viewer_id=self._viewer_id,
+                admin=self._admin,
+            )
+            for anchor in anchors:
+                counts[(anchor, types)] = found.get(anchor, 0)
+        return [counts[key] for key in keys]
+
+    async def _blocked_flags(self, issue_ids: Sequence[int]) -> list[bool]:
+        blocked = await link_queries.open_blocker_flags(
+            self._pool, anchors=list(issue_ids), viewer_id=self._viewer_id, admin=self._admin
+        )
+        return [i in blocked for i in issue_ids]
+
     # -- priming after reads and writes --------------------------------------------------
 
-    def prime_issue(self, issue: Issue) -> None:
-        """Remember an issue just read or written, replacing what the request had cached."""
-        self.issue_by_id_loader.prime(issue.id, issue, force=True)
-        self.issue_by_iid_loader.prime((issue.project_id, issue.iid), issue, force=True)
+    def prime_issue(self, issue: Issue, *, force: bool = True) -> None:
+        """Remember an issue just read or written (replacing what was cached, if `force`)."""
+        self.issue_by_id_loader.prime(issue.id, issue, force=force)
+        self.issue_by_iid_loader.prime((issue.project_id, issue.iid), issue, force=force)
 
     def forget_issue(self, issue: Issue) -> None:
         self.issue_by_id_loader.clear(issue.id)
         self.issue_by_iid_loader.clear((issue.project_id, issue.iid))
+
+    def prime_link(self, link: IssueLink) -> None:
+        self.link_by_id_loader.prime(link.id, link, force=True)
+
+    def forget_link(self, link_id: int) -> None:
+        self.link_by_id_loader.clear(link_id)
+
+    def forget_links(self) -> None:
+        """After a link write: drop every cached link list, count and blocked flag."""
+        self.linked_issues.clear_all()
+        self.linked_issue_count.clear_all()
+        self.blocked_by_open_issue.clear_all()
 
     def prime_project(self, project: Project) -> None:
         self.project_by_id_loader.prime(project.id, project, force=True)
@@ -118,3 +199,6 @@ class Loaders:
 
     async def issue_by_iid(self, project_id: int, iid: int) -> Issue | None:
         return await self.issue_by_iid_loader.load((project_id, iid))
+
+    async def link_by_id(self, link_id: int) -> IssueLink | None:
+        return await self.link_by_id_loader.load(link_id)

@@ -19,8 +19,8 @@ from issuegraph.schema.errors import error_body, format_error
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
 
 if TYPE_CHECKING:
-    from strawberry.types import ExecutionResult
     from strawberry.http import GraphQLHTTPResponse
+    from strawberry.types import ExecutionResult
 
 
 def json_response(body: dict[str, Any], status: int, request_id: str) -> web.Response:
@@ -50,10 +50,20 @@ class IssuegraphView(GraphQLView[Context, None]):
                 error_body(code, error.reason, request_id), error.status_code, request_id
             )
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """A JSON object (or a batch list), else a 400: never a 500 for a client's bad body."""
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(decoded, (dict, list)):
+            raise HTTPException(400, "Expected a JSON object")
+        return decoded
+
     async def get_context(self, request: web.Request, response: web.Response) -> Context:  # type: ignore[override]
         database = request.app[DATABASE]
         viewer = await authenticate(database.pool, request.headers)
-        loaders = Loaders(database.pool, viewer.user_id)
+        loaders = Loaders(database.pool, viewer)
         return Context(
             request=request,
             response=response,

@@ -91,7 +91,7 @@ class World:
 
     def access(self, user: User) -> Access:
         viewer = Viewer(user=user, scopes=frozenset({TokenScope.API}))
-        return Access(viewer, Loaders(self.pool, user.id))
+        return Access(viewer, Loaders(self.pool, viewer))
 
     async def project(
         self, owner: User, full_path: str, visibility: Visibility = Visibility.PRIVATE

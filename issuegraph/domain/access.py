@@ -8,12 +8,13 @@ viewer may not read is reported as missing, never as forbidden.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote
 
 from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError, not_found
-from issuegraph.domain.models import Issue, Project, Role, Viewer, Visibility
+from issuegraph.domain.models import Issue, IssueLink, Project, Role, Viewer, Visibility
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,6 +29,7 @@ class AccessData(Protocol):
     async def project_by_path(self, full_path: str) -> Project | None: ...
     async def issue_by_id(self, issue_id: int) -> Issue | None: ...
     async def issue_by_iid(self, project_id: int, iid: int) -> Issue | None: ...
+    async def link_by_id(self, link_id: int) -> IssueLink | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,16 @@ class Access:
         if issue is None or not await self.can_read_issue(issue):
             return None
         return issue
+
+    async def link(self, link_id: int) -> IssueLink | None:
+        """A link, if the viewer may read both of its issues."""
+        link = await self._data.link_by_id(link_id)
+        if link is None:
+            return None
+        source, target = await asyncio.gather(
+            self.issue_by_id(link.source_id), self.issue_by_id(link.target_id)
+        )
+        return link if source is not None and target is not None else None
 
     # -- mutations -----------------------------------------------------------------------
 

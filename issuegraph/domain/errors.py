@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -25,13 +26,13 @@ class DomainError(Exception):
         code: ErrorCode,
         message: str,
         *,
-        path: list[str] | None = None,
+        path: Sequence[str | int] | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.path = path
+        self.path = list(path) if path is not None else None
         self.details = details
 
 
@@ -42,13 +43,28 @@ class UnauthenticatedError(DomainError):
         super().__init__(ErrorCode.UNAUTHENTICATED, message)
 
 
-def not_found(what: str, path: list[str] | None = None) -> DomainError:
+def not_found(what: str, path: Sequence[str | int] | None = None) -> DomainError:
     return DomainError(ErrorCode.NOT_FOUND, f"{what} not found", path=path)
 
 
-def forbidden(message: str, path: list[str] | None = None) -> DomainError:
+def forbidden(message: str, path: Sequence[str | int] | None = None) -> DomainError:
     return DomainError(ErrorCode.FORBIDDEN, message, path=path)
 
 
-def bad_input(message: str, path: list[str] | None = None, **details: Any) -> DomainError:
+def bad_input(message: str, path: Sequence[str | int] | None = None, **details: Any) -> DomainError:
     return DomainError(ErrorCode.BAD_USER_INPUT, message, path=path, details=details or None)
+
+
+class RuleViolationsError(Exception):
+    """Several rules said no at once (e.g. items of a bulk request); all are reported."""
+
+    def __init__(self, errors: Sequence[DomainError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+
+
+def raise_if_any(errors: Sequence[DomainError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise RuleViolationsError(errors)

@@ -111,3 +111,41 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+
+
+class StoredLinkType(enum.StrEnum):
+    """How a link is stored: always in its canonical direction, source -> target."""
+
+    RELATES = "relates"
+    BLOCKS = "blocks"
+    DUPLICATES = "duplicates"
+    PARENT = "parent"
+    CLONES = "clones"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueLink:
+    id: int
+    source_id: int
+    target_id: int
+    link_type: StoredLinkType
+    author_id: int | None
+    updated_by_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    def other_end(self, issue_id: int) -> int:
+        return self.target_id if issue_id == self.source_id else self.source_id
+
+    def touches(self, issue_id: int) -> bool:
+        return issue_id in (self.source_id, self.target_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    issue_id: int
+    author_id: int | None
+    body: str
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from issuegraph.domain.errors import bad_input
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
 # C0 controls other than tab/newline/carriage return, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -24,7 +24,7 @@ MAX_LABEL = 255
 MAX_WEIGHT = 1_000_000
 
 
-def single_line(value: str, field: str, *, max_length: int, path: list[str]) -> str:
+def single_line(value: str, field: str, *, max_length: int, path: Sequence[str | int]) -> str:
     """A trimmed one-line text: no control characters, 1..max_length characters."""
     text = value.strip()
     if not text:
@@ -40,7 +40,9 @@ def single_line(value: str, field: str, *, max_length: int, path: list[str]) -> 
     return text
 
 
-def multi_line(value: str | None, field: str, *, max_length: int, path: list[str]) -> str | None:
+def multi_line(
+    value: str | None, field: str, *, max_length: int, path: Sequence[str | int]
+) -> str | None:
     """Free text (a description, a comment): line breaks allowed, other controls not."""
     if value is None:
         return None

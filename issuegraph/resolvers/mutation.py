@@ -1,15 +1,15 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 
 from issuegraph.context import Info
 from issuegraph.domain import issues as issue_service
 from issuegraph.domain import projects as project_service
-from issuegraph.domain.errors import DomainError, UnauthenticatedError
+from issuegraph.resolvers.payloads import run_mutation
 from issuegraph.schema.mutations import (
     AddProjectMemberInput,
     AddProjectMemberPayload,
@@ -19,26 +19,7 @@ from issuegraph.schema.mutations import (
     IssuePayload,
     UpdateIssueInput,
 )
-from issuegraph.schema.types import Issue, Project, User, UserError
-
-PayloadT = TypeVar("PayloadT")
-ResultT = TypeVar("ResultT")
-
-
-async def run_mutation(
-    action: Awaitable[ResultT],
-    payload: Callable[..., PayloadT],
-    client_mutation_id: str | None,
-    build: Callable[[ResultT], dict[str, Any]],
-) -> PayloadT:
-    """Run a domain write; rule violations become `errors` data, anything else propagates."""
-    try:
-        result = await action
-    except UnauthenticatedError:
-        raise
-    except DomainError as error:
-        return payload(client_mutation_id=client_mutation_id, errors=[UserError.from_domain(error)])
-    return payload(client_mutation_id=client_mutation_id, errors=[], **build(result))
+from issuegraph.schema.types import Issue, Project, User
 
 
 def _given(input_: object) -> dict[str, Any]:
@@ -51,7 +32,7 @@ def _given(input_: object) -> dict[str, Any]:
 
 
 @strawberry.type
-class Mutation:
+class IssueMutation:
     @strawberry.mutation(description="Create a project; the viewer becomes its owner.")
     async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
         ctx = info.context
@@ -135,7 +116,9 @@ class Mutation:
 
         def build(issue: Any) -> dict[str, Any]:
             ctx.loaders.prime_issue(issue)
-            ctx.loaders.assignee_ids_by_issue.clear(issue.id)
+            # Strawberry's DataLoader.clear raises KeyError for a key it never loaded.
+            with contextlib.suppress(KeyError):
+                ctx.loaders.assignee_ids_by_issue.clear(issue.id)
             return {"issue": Issue.from_model(issue)}
 
         return await run_mutation(

@@ -5,9 +5,10 @@ from strawberry import relay
 
 from issuegraph.context import Info
 from issuegraph.domain.errors import bad_input
+from issuegraph.schema.links import IssueLink
 from issuegraph.schema.types import Issue, Project, User
 
-NODE_TYPES = ("User", "Project", "Issue")
+NODE_TYPES = ("User", "Project", "Issue", "IssueLink")
 
 
 async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
@@ -24,6 +25,9 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
     if gid.type_name == "Project":
         project = await access.project(pk)
         return Project.from_model(project) if project else None
+    if gid.type_name == "IssueLink":
+        link = await access.link(pk)
+        return IssueLink.from_model(link) if link else None
     if gid.type_name == "User":
         user = await info.context.loaders.user_by_id.load(pk)
         return User.from_model(user, info) if user else None

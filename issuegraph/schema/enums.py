@@ -7,6 +7,8 @@ import enum
 import strawberry
 
 from issuegraph.domain.errors import ErrorCode
+from issuegraph.domain.link_types import LinkType
+from issuegraph.domain.links import OnConflict
 from issuegraph.domain.models import IssueState, Role, Visibility
 
 ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request failed.")
@@ -15,6 +17,18 @@ VisibilityEnum = strawberry.enum(
     Visibility,
     name="Visibility",
     description="PUBLIC: anyone; INTERNAL: any signed-in user; PRIVATE: members only.",
+)
+LinkTypeEnum = strawberry.enum(
+    LinkType,
+    name="LinkType",
+    description="A link's type as seen from one of its issues: BLOCKS read from the "
+    "blocking issue is IS_BLOCKED_BY read from the blocked one.",
+)
+OnConflictEnum = strawberry.enum(
+    OnConflict,
+    name="OnConflict",
+    description="ERROR: a second link between two issues is CONFLICT. RETURN_EXISTING: "
+    "return the existing link when it has the same type and direction (Jira).",
 )
 MemberRoleEnum = strawberry.enum(
     Role, name="MemberRole", description="Project roles, from least to most powerful."

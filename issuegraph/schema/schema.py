@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from issuegraph.resolvers.mutation import Mutation
-from issuegraph.resolvers.query import Query
+from issuegraph.resolvers.links import LinkMutation, LinkQuery
+from issuegraph.resolvers.mutation import IssueMutation
+from issuegraph.resolvers.query import Query as BaseQuery
 from issuegraph.schema.errors import is_expected
 
 if TYPE_CHECKING:
@@ -33,6 +34,16 @@ class IssuegraphSchema(strawberry.Schema):
                     error.message,
                     exc_info=error.original_error,
                 )
+
+
+@strawberry.type
+class Query(BaseQuery, LinkQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(IssueMutation, LinkMutation):
+    pass
 
 
 schema = IssuegraphSchema(query=Query, mutation=Mutation)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Self, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 
 import strawberry
 from strawberry import relay
@@ -12,12 +12,21 @@ from strawberry.scalars import JSON
 
 from issuegraph.context import Info
 from issuegraph.db.queries import issues as issue_queries
+from issuegraph.db.queries import links as note_queries
 from issuegraph.domain import models
-from issuegraph.domain.errors import DomainError, ErrorCode
+from issuegraph.domain.errors import DomainError, ErrorCode, bad_input
+from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.domain.models import IssueState, Role, Visibility
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
 from issuegraph.schema.pagination import Edge, PageInfo, decode_cursor, encode_cursor, page_size
+
+if TYPE_CHECKING:
+    from issuegraph.schema.links import LinkedIssueConnection
+    from issuegraph.schema.links import LinkedIssueConnection as LinkedIssues
+else:
+    # links.py imports this module; Strawberry resolves the type when it builds the schema.
+    LinkedIssues = Annotated["LinkedIssueConnection", strawberry.lazy("issuegraph.schema.links")]
 
 
 @strawberry.type(description="A rule violation of a mutation, returned as data.")
@@ -34,7 +43,7 @@ class UserError:
         return cls(
             code=error.code,
             message=error.message,
-            path=["input", *error.path] if error.path is not None else None,
+            path=["input", *map(str, error.path)] if error.path is not None else None,
             details=cast("JSON", error.details),
         )
 
@@ -62,7 +71,7 @@ class User(relay.Node):
         )
 
 
-async def _user(info: Info, user_id: int | None) -> User | None:
+async def load_user(info: Info, user_id: int | None) -> User | None:
     if user_id is None:
         return None
     user = await info.context.loaders.user_by_id.load(user_id)
@@ -119,7 +128,8 @@ class Project(relay.Node):
     ) -> IssueConnection:
         limit = page_size(first)
         after_iid = decode_cursor("issue", after)
-        if after_iid is not None and not isinstance(after_iid, int):
+        # An iid is a positive int4; anything else (null, true, 2**40) is a forged cursor.
+        if after is not None and not (type(after_iid) is int and 0 < after_iid < 2**31):
             raise DomainError(ErrorCode.BAD_USER_INPUT, "after is not a valid cursor")
         ctx = info.context
         visibility = await ctx.access.confidential_filter(self.model)
@@ -215,13 +225,13 @@ class Issue(relay.Node):
 
     @strawberry.field
     async def author(self, info: Info) -> User:
-        user = await _user(info, self.model.author_id)
+        user = await load_user(info, self.model.author_id)
         assert user is not None  # noqa: S101  (authors are never deleted while issues exist)
         return user
 
     @strawberry.field
     async def closed_by(self, info: Info) -> User | None:
-        return await _user(info, self.model.closed_by_id)
+        return await load_user(info, self.model.closed_by_id)
 
     @strawberry.field
     async def assignees(self, info: Info) -> list[User]:
@@ -232,11 +242,191 @@ class Issue(relay.Node):
     @strawberry.field(description="The first assignee (GitLab's legacy single assignee).")
     async def assignee(self, info: Info) -> User | None:
         ids = await info.context.loaders.assignee_ids_by_issue.load(self.pk)
-        return await _user(info, ids[0]) if ids else None
+        return await load_user(info, ids[0]) if ids else None
 
     @strawberry.field
     async def user_notes_count(self, info: Info) -> int:
         return await info.context.loaders.note_count_by_issue.load(self.pk)
+
+    @strawberry.field(description="Comments on the issue, oldest first.")
+    async def notes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> NoteConnection:
+        limit = page_size(first)
+        after_id = decode_cursor("note", after)
+        if after_id is not None and not isinstance(after_id, int):
+            raise bad_input("after is not a valid cursor", ["after"])
+        rows = await note_queries.notes_page(info.context.pool, self.pk, after_id, limit + 1)
+        edges = [
+            Edge(cursor=encode_cursor("note", n.id), node=Note.from_model(n)) for n in rows[:limit]
+        ]
+
+        async def count() -> int:
+            return await info.context.loaders.note_count_by_issue.load(self.pk)
+
+        return NoteConnection(
+            edges=edges, page_info=page_info(edges, len(rows) > limit, after), counter=count
+        )
+
+    # -- links, from this issue's side ---------------------------------------------------
+
+    @strawberry.field(
+        description="Linked issues from this issue's side, oldest link first, leaving out "
+        "issues the viewer may not read. `linkTypes` filters by the type as read from here "
+        "(IS_BLOCKED_BY: what blocks this issue); null means every type."
+    )
+    async def links(
+        self,
+        info: Info,
+        link_types: list[LinkType] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> LinkedIssues:
+        types = None if link_types is None else frozenset(link_types)
+        return await _linked(info, self.pk, types, first, after)
+
+    @strawberry.field(description="Issues that block this one (IS_BLOCKED_BY links).")
+    async def blocked_by(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LinkedIssues:
+        return await _linked(info, self.pk, _IS_BLOCKED_BY, first, after)
+
+    @strawberry.field(description="Issues this one blocks (BLOCKS links).")
+    async def blocking(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LinkedIssues:
+        return await _linked(info, self.pk, _BLOCKS, first, after)
+
+    @strawberry.field(description="Issues related to this one (RELATES_TO links).")
+    async def related_issues(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LinkedIssues:
+        return await _linked(info, self.pk, _RELATES_TO, first, after)
+
+    @strawberry.field(description="Sub-issues (PARENT_OF links).")
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LinkedIssues:
+        return await _linked(info, self.pk, _PARENT_OF, first, after)
+
+    @strawberry.field(description="The parent issue, if it has one the viewer may read.")
+    async def parent(self, info: Info) -> Issue | None:
+        connection = await _linked(info, self.pk, _CHILD_OF, 1, None)
+        return connection.edges[0].node if connection.edges else None
+
+    @strawberry.field(description="How many readable issues block this one.")
+    async def blocked_by_count(self, info: Info) -> int:
+        return await info.context.loaders.linked_issue_count.load((self.pk, _IS_BLOCKED_BY))
+
+    @strawberry.field(description="How many readable issues this one blocks.")
+    async def blocking_count(self, info: Info) -> int:
+        return await info.context.loaders.linked_issue_count.load((self.pk, _BLOCKS))
+
+    @strawberry.field(description="True when an open issue the viewer may read blocks this one.")
+    async def is_blocked(self, info: Info) -> bool:
+        return await info.context.loaders.blocked_by_open_issue.load(self.pk)
+
+
+_IS_BLOCKED_BY = frozenset({LinkType.IS_BLOCKED_BY})
+_BLOCKS = frozenset({LinkType.BLOCKS})
+_RELATES_TO = frozenset({LinkType.RELATES_TO})
+_PARENT_OF = frozenset({LinkType.PARENT_OF})
+_CHILD_OF = frozenset({LinkType.CHILD_OF})
+
+
+def page_info(edges: Sequence[Edge[Any] | Any], has_next: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+
+
+def _link_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    key = decode_cursor("link", cursor)
+    if key is None:
+        return None
+    try:
+        created, link_id = key
+        return dt.datetime.fromisoformat(created), int(link_id)
+    except (TypeError, ValueError):
+        raise bad_input("after is not a valid cursor", ["after"]) from None
+
+
+async def _linked(
+    info: Info,
+    issue_id: int,
+    types: frozenset[LinkType] | None,
+    first: int | None,
+    after: str | None,
+) -> LinkedIssueConnection:
+    from issuegraph.schema.links import (  # noqa: PLC0415  (links.py imports this module)
+        IssueLink,
+        LinkedIssueConnection,
+        LinkedIssueEdge,
+    )
+
+    limit = page_size(first)
+    cursor = _link_cursor(after)
+    loaders = info.context.loaders
+    rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor))
+    edges = [
+        LinkedIssueEdge(
+            cursor=encode_cursor("link", [r.link.created_at.isoformat(), r.link.id]),
+            node=Issue.from_model(r.issue),
+            link=IssueLink.from_model(r.link),
+            link_type=seen_from(r.link.link_type, is_source=r.link.source_id == issue_id),
+            link_created_at=r.link.created_at,
+            link_updated_at=r.link.updated_at,
+        )
+        for r in rows[:limit]
+    ]
+
+    async def count() -> int:
+        return await loaders.linked_issue_count.load((issue_id, types))
+
+    return LinkedIssueConnection(
+        edges=edges, page_info=page_info(edges, len(rows) > limit, after), counter=count
+    )
+
+
+@strawberry.type(description="A comment on an issue.")
+class Note:
+    database_id: int
+    body: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    author_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, note: models.Note) -> Self:
+        return cls(
+            database_id=note.id,
+            body=note.body,
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+            author_id=note.author_id,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> User | None:
+        return await load_user(info, self.author_id)
+
+
+@strawberry.type
+class NoteConnection:
+    edges: list[Edge[Note]]
+    page_info: PageInfo
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    def nodes(self) -> list[Note]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 @strawberry.type

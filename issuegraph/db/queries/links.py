@@ -1,0 +1,312 @@
+"""Issue links: reads for the bidirectional edges, and the steps of the write paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
+from issuegraph.db.queries.issues import to_issue
+from issuegraph.db.queries.visibility import readable_issue
+from issuegraph.domain.models import Issue, IssueLink, Note, StoredLinkType
+
+LINK_COLUMNS = (
+    "l.id, l.source_id, l.target_id, l.link_type, l.author_id, l.updated_by_id, "
+    "l.created_at, l.updated_at"
+)
+EVENT_CHANNEL = "issuegraph_link_events"
+
+
+def to_link(row: Any, prefix: str = "") -> IssueLink:
+    return IssueLink(
+        id=row[f"{prefix}id"],
+        source_id=row[f"{prefix}source_id"],
+        target_id=row[f"{prefix}target_id"],
+        link_type=StoredLinkType(row[f"{prefix}link_type"]),
+        author_id=row[f"{prefix}author_id"],
+        updated_by_id=row[f"{prefix}updated_by_id"],
+        created_at=row[f"{prefix}created_at"],
+        updated_at=row[f"{prefix}updated_at"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedIssue:
+    """One edge of an issue's link list: the link, and the issue at its other end."""
+
+    anchor_id: int
+    link: IssueLink
+    issue: Issue
+
+
+# $1 anchors, $2 stored types followed outward, $3 inward, $4 viewer id, $5 admin.
+_EDGES = f"""
+    edge as (
+        select a.id as anchor, l.target_id as other, {LINK_COLUMNS}
+          from unnest($1::bigint[]) as a(id) join issue_links l on l.source_id = a.id
+         where l.link_type = any($2::link_type[])
+        union all
+        select a.id as anchor, l.source_id as other, {LINK_COLUMNS}
+          from unnest($1::bigint[]) as a(id) join issue_links l on l.target_id = a.id
+         where l.link_type = any($3::link_type[])
+    ),
+    visible as (
+        select e.* from edge e join issues o on o.id = e.other
+         where {readable_issue("o", "$4", "$5")}
+    )
+"""
+
+
+async def linked_issues_page(
+    conn: Any,
+    *,
+    anchors: list[int],
+    outward: list[str],
+    inward: list[str],
+    viewer_id: int | None,
+    admin: bool,
+    after: tuple[dt.datetime, int] | None,
+    limit: int,
+) -> list[LinkedIssue]:
+    """For each anchor issue, its first `limit` readable links after the cursor.
+
+    Ordered by link creation, then id; paged per anchor in SQL, so one statement
+    serves every anchor of a nested list.
+    """
+    rows = await conn.fetch(
+        f"""
+        with {_EDGES},
+        ranked as (
+            select v.*, row_number() over (partition by v.anchor order by v.created_at, v.id) as rn
+              from visible v
+             where $6::timestamptz is null or (v.created_at, v.id) > ($6::timestamptz, $7::bigint)
+        )
+        select r.anchor, r.id as l_id, r.source_id as l_source_id, r.target_id as l_target_id,
+               r.link_type as l_link_type, r.author_id as l_author_id,
+               r.updated_by_id as l_updated_by_id, r.created_at as l_created_at,
+               r.updated_at as l_updated_at, {ISSUE_COLUMNS}
+          from ranked r join issues i on i.id = r.other
+         where r.rn <= $8
+         order by r.anchor, r.rn
+        """,
+        anchors,
+        outward,
+        inward,
+        viewer_id,
+        admin,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [
+        LinkedIssue(anchor_id=r["anchor"], link=to_link(r, "l_"), issue=to_issue(r)) for r in rows
+    ]
+
+
+async def linked_issue_counts(
+    conn: Any,
+    *,
+    anchors: list[int],
+    outward: list[str],
+    inward: list[str],
+    viewer_id: int | None,
+    admin: bool,
+) -> dict[int, int]:
+    rows = await conn.fetch(
+        f"with {_EDGES} select anchor, count(*) as n from visible group by anchor",
+        anchors,
+        outward,
+        inward,
+        viewer_id,
+        admin,
+    )
+    return {r["anchor"]: r["n"] for r in rows}
+
+
+async def open_blocker_flags(
+    conn: Any, *, anchors: list[int], viewer_id: int | None, admin: bool
+) -> set[int]:
+    """The anchors that a readable, open issue blocks."""
+    rows = await conn.fetch(
+        f"""
+        select distinct a.id from unnest($1::bigint[]) as a(id)
+          join issue_links l on l.target_id = a.id and l.link_type = 'blocks'
+          join issues o on o.id = l.source_id and o.state = 'opened'
+         where {readable_issue("o", "$2", "$3")}
+        """,
+        anchors,
+        viewer_id,
+        admin,
+    )
+    return {r["id"] for r in rows}
+
+
+async def links_by_ids(conn: Any, ids: list[int]) -> list[IssueLink]:
+    rows = await conn.fetch(
+        f"select {LINK_COLUMNS} from issue_links l where l.id = any($1::bigint[])", ids
+    )
+    return [to_link(r) for r in rows]
+
+
+# -- the write paths ---------------------------------------------------------------------
+
+
+async def take_graph_lock(conn: Any) -> None:
+    """Serialise writers of `blocks`/`parent` links (the trigger takes the same lock)."""
+    await conn.execute("select issue_links_graph_lock()")
+
+
+async def lock_issues(conn: Any, issue_ids: list[int]) -> set[int]:
+    """Row-lock the issues in id order (no deadlocks); return the ids that still exist."""
+    rows = await conn.fetch(
+        "select id from issues where id = any($1::bigint[]) order by id for update", issue_ids
+    )
+    return {r["id"] for r in rows}
+
+
+async def links_between(conn: Any, sources: list[int], targets: list[int]) -> list[IssueLink]:
+    """Existing links joining any of the given pairs, in either direction."""
+    rows = await conn.fetch(
+        f"""
+        select {LINK_COLUMNS} from issue_links l
+          join unnest($1::bigint[], $2::bigint[]) as p(a, b)
+            on least(l.source_id, l.target_id) = least(p.a, p.b)
+           and greatest(l.source_id, l.target_id) = greatest(p.a, p.b)
+        """,
+        sources,
+        targets,
+    )
+    return [to_link(r) for r in rows]
+
+
+async def link_counts(conn: Any, issue_ids: list[int]) -> dict[int, int]:
+    rows = await conn.fetch(
+        """
+        select id, count(*) as n from (
+            select source_id as id from issue_links where source_id = any($1::bigint[])
+            union all
+            select target_id from issue_links where target_id = any($1::bigint[])
+        ) ends group by id
+        """,
+        issue_ids,
+    )
+    return {r["id"]: r["n"] for r in rows}
+
+
+async def parent_links(conn: Any, child_ids: list[int]) -> dict[int, IssueLink]:
+    rows = await conn.fetch(
+        f"""
+        select {LINK_COLUMNS} from issue_links l
+         where l.target_id = any($1::bigint[]) and l.link_type = 'parent'
+        """,
+        child_ids,
+    )
+    return {r["target_id"]: to_link(r) for r in rows}
+
+
+async def insert_links(
+    conn: Any, sources: list[int], targets: list[int], types: list[str], author_id: int
+) -> list[IssueLink]:
+    """Insert many links in one statement; returned in the order given."""
+    rows = await conn.fetch(
+        f"""
+        insert into issue_links as l (source_id, target_id, link_type, author_id, updated_by_id)
+        select s, t, k, $4, $4
+          from unnest($1::bigint[], $2::bigint[], $3::link_type[])
+               with ordinality as n(s, t, k, ord)
+         order by n.ord
+        returning {LINK_COLUMNS}
+        """,
+        sources,
+        targets,
+        types,
+        author_id,
+    )
+    by_pair = {(r["source_id"], r["target_id"]): to_link(r) for r in rows}
+    return [by_pair[pair] for pair in zip(sources, targets, strict=True)]
+
+
+async def update_link(
+    conn: Any, link_id: int, *, source_id: int, target_id: int, link_type: str, updated_by: int
+) -> IssueLink | None:
+    row = await conn.fetchrow(
+        f"""
+        update issue_links as l
+           set source_id = $2, target_id = $3, link_type = $4::link_type,
+               updated_by_id = $5, updated_at = now()
+         where l.id = $1
+        returning {LINK_COLUMNS}
+        """,
+        link_id,
+        source_id,
+        target_id,
+        link_type,
+        updated_by,
+    )
+    return to_link(row) if row else None
+
+
+async def delete_link(conn: Any, link_id: int) -> IssueLink | None:
+    row = await conn.fetchrow(
+        f"delete from issue_links as l where l.id = $1 returning {LINK_COLUMNS}", link_id
+    )
+    return to_link(row) if row else None
+
+
+async def insert_notes(conn: Any, issue_ids: list[int], bodies: list[str], author_id: int) -> None:
+    await conn.execute(
+        """
+        insert into notes (issue_id, body, author_id)
+        select i, b, $3 from unnest($1::bigint[], $2::text[]) as n(i, b)
+        """,
+        issue_ids,
+        bodies,
+        author_id,
+    )
+
+
+async def notify(conn: Any, events: list[dict[str, Any]]) -> None:
+    """Publish change events to LISTEN-ers when (and only if) the transaction commits."""
+    if events:
+        await conn.execute(
+            "select pg_notify($1, e) from unnest($2::text[]) as e",
+            EVENT_CHANNEL,
+            [json.dumps(e, separators=(",", ":")) for e in events],
+        )
+
+
+async def notes_page(conn: Any, issue_id: int, after_id: int | None, limit: int) -> list[Note]:
+    rows = await conn.fetch(
+        """
+        select id, issue_id, author_id, body, created_at, updated_at from notes
+         where issue_id = $1 and ($2::bigint is null or id > $2)
+         order by id limit $3
+        """,
+        issue_id,
+        after_id,
+        limit,
+    )
+    return [
+        Note(
+            id=r["id"],
+            issue_id=r["issue_id"],
+            author_id=r["author_id"],
+            body=r["body"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
+
+
+async def delete_links_of(conn: Any, issue_id: int) -> list[IssueLink]:
+    rows = await conn.fetch(
+        f"""
+        delete from issue_links as l where l.source_id = $1 or l.target_id = $1
+        returning {LINK_COLUMNS}
+        """,
+        issue_id,
+    )
+    return [to_link(r) for r in rows]
