@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
     from issuegraph.config import Settings
+    from issuegraph.db.database import ConnectionHook
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,13 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok"})
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) -> web.Application:
+    """The application; `on_connect` runs on each new pooled database connection."""
     app = web.Application(middlewares=[request_id_middleware])
     app[SETTINGS] = settings
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_database(settings) as database:
+        async with open_database(settings, on_connect=on_connect) as database:
             app[DATABASE] = database
             yield
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +48,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.execute("set idle_in_transaction_session_timeout = '60s'")
 
 
+def _chain(hook: ConnectionHook) -> ConnectionHook:
+    async def init(conn: asyncpg.Connection) -> None:
+        await _init_connection(conn)
+        await hook(conn)
+
+    return init
+
+
+ConnectionHook = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
 @contextlib.asynccontextmanager
 async def open_database(
-    settings: Settings, *, apply_migrations: bool = True
+    settings: Settings,
+    *,
+    apply_migrations: bool = True,
+    on_connect: ConnectionHook | None = None,
 ) -> AsyncIterator[Database]:
     """Yield a migrated, pooled database; stop the embedded server (if ours) on exit."""
     embedded: EmbeddedServer | None = None
@@ -71,7 +86,7 @@ async def open_database(
             dsn,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
-            init=_init_connection,
+            init=_init_connection if on_connect is None else _chain(on_connect),
         )
         try:
             yield Database(pool=pool, dsn=dsn, embedded=embedded)
