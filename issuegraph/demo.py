@@ -11,6 +11,8 @@ from issuegraph.db.queries import users as user_queries
 from issuegraph.domain import issues as issue_service
 from issuegraph.domain import projects as project_service
 from issuegraph.domain.access import Access
+from issuegraph.domain.link_types import LinkType
+from issuegraph.domain.links import LinkRequest, LinkService
 from issuegraph.domain.models import Role, TokenScope, Viewer, Visibility
 from issuegraph.domain.users import create_user
 from issuegraph.loaders import Loaders
@@ -104,8 +106,26 @@ ISSUES: list[tuple[str, str, list[str], list[str], bool, int | None, bool]] = [
     ),
 ]
 
+# (project, iid) -type-> (project, iid): a small dependency graph, across projects too.
+LINKS: list[tuple[str, int, LinkType, str, int]] = [
+    ("acme/platform", 1, LinkType.PARENT_OF, "acme/platform", 3),
+    ("acme/platform", 1, LinkType.PARENT_OF, "acme/platform", 4),
+    ("acme/platform", 1, LinkType.PARENT_OF, "acme/platform", 6),
+    ("acme/platform", 2, LinkType.BLOCKS, "acme/platform", 3),
+    ("acme/platform", 3, LinkType.BLOCKS, "acme/platform", 4),
+    ("acme/platform", 4, LinkType.BLOCKS, "acme/platform", 5),
+    ("acme/platform", 6, LinkType.BLOCKS, "acme/platform", 5),
+    ("acme/platform", 7, LinkType.BLOCKS, "acme/platform", 6),
+    ("acme/platform", 8, LinkType.RELATES_TO, "acme/platform", 1),
+    ("acme/tools", 1, LinkType.IS_BLOCKED_BY, "acme/platform", 4),
+    ("acme/tools", 3, LinkType.RELATES_TO, "acme/platform", 5),
+    ("acme/tools", 2, LinkType.DUPLICATES, "acme/tools", 3),
+    ("acme/security", 2, LinkType.RELATES_TO, "acme/platform", 7),
+    ("acme/security", 1, LinkType.BLOCKS, "acme/security", 2),
+]
 
 DEMO_LOCK_KEY = 0x1554E6_DE40
+DEMO_MAX_LINKS = 1000
 
 
 async def seed_demo(pool: Any) -> bool:
@@ -169,3 +189,16 @@ async def _create_demo(pool: Any) -> None:
                     given=frozenset({"state_event"}), state_event="close"
                 ),
             )
+    links = LinkService(alice, pool, max_links=DEMO_MAX_LINKS)
+    await links.create(
+        [
+            LinkRequest(
+                project_ref=source_path,
+                iid=source_iid,
+                target_project_ref=target_path,
+                target_iid=target_iid,
+                link_type=link_type,
+            )
+            for source_path, source_iid, link_type, target_path, target_iid in LINKS
+        ]
+    )
