@@ -7,6 +7,7 @@ One-to-one loaders answer `None` for a missing key, one-to-many loaders `[]`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -161,14 +162,17 @@ class Loaders:
         self.issue_by_iid_loader.prime((issue.project_id, issue.iid), issue, force=force)
 
     def forget_issue(self, issue: Issue) -> None:
-        self.issue_by_id_loader.clear(issue.id)
-        self.issue_by_iid_loader.clear((issue.project_id, issue.iid))
+        _clear(self.issue_by_id_loader, issue.id)
+        _clear(self.issue_by_iid_loader, (issue.project_id, issue.iid))
+
+    def forget_assignees(self, issue_id: int) -> None:
+        _clear(self.assignee_ids_by_issue, issue_id)
 
     def prime_link(self, link: IssueLink) -> None:
         self.link_by_id_loader.prime(link.id, link, force=True)
 
     def forget_link(self, link_id: int) -> None:
-        self.link_by_id_loader.clear(link_id)
+        _clear(self.link_by_id_loader, link_id)
 
     def forget_links(self) -> None:
         """After a link write: drop every cached link list, count and blocked flag."""
@@ -202,3 +206,9 @@ class Loaders:
 
     async def link_by_id(self, link_id: int) -> IssueLink | None:
         return await self.link_by_id_loader.load(link_id)
+
+
+def _clear(loader: DataLoader[Any, Any], key: Any) -> None:
+    # Strawberry's DataLoader.clear raises KeyError for a key it never loaded.
+    with contextlib.suppress(KeyError):
+        loader.clear(key)

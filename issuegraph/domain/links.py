@@ -14,6 +14,7 @@ ends and is at least GUEST where the rule says. They hold under concurrency:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from issuegraph.domain.link_types import LinkType, canonical, seen_from
 from issuegraph.domain.models import Issue, IssueLink, Project, Role, StoredLinkType
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncIterator, Sequence
 
     from issuegraph.domain.access import Access
 
@@ -69,6 +70,15 @@ class LinkRequest:
     silent: bool = False
     # Where this request sits in the input, to prefix the paths of its errors.
     path: tuple[str | int, ...] = ()
+
+
+class _Refused(Exception):  # noqa: N818  (internal, never escapes this module)
+    """The database refused a write; translated once its transaction has ended."""
+
+    def __init__(self, error: asyncpg.PostgresError, items: Sequence[_Resolved]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.items = items
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +217,7 @@ class LinkService:
         author = self.access.viewer.user_id
         assert author is not None  # noqa: S101  (require_writer guarantees it)
 
-        async with transaction(self.pool) as conn:
+        async with self._translating(), transaction(self.pool) as conn:
             if any(item.stored in GRAPH_TYPES for item in items):
                 await link_queries.take_graph_lock(conn)
             ends = sorted({i for item in items for i in item.pair})
@@ -344,7 +354,20 @@ class LinkService:
                 author,
             )
         except asyncpg.PostgresError as error:
-            raise await self._translate(error, items) from None
+            raise _Refused(error, items) from error
+
+    @contextlib.asynccontextmanager
+    async def _translating(self, path: list[str | int] | None = None) -> AsyncIterator[None]:
+        """Translate a refusal only after the transaction ended: describing a cycle reads
+        through the pool, and the transaction still holds the graph lock that every other
+        pooled writer may be waiting for (waiting for a connection then never ends)."""
+        try:
+            yield
+        except _Refused as refused:
+            translated = await self._translate(refused.error, refused.items)
+            if path is not None:
+                translated.path = path
+            raise translated from None
 
     async def _translate(self, error: Exception, items: Sequence[_Resolved]) -> DomainError:
         """Turn the database's own rule enforcement into the coded error of that rule."""
@@ -452,7 +475,7 @@ class LinkService:
             return LinkResult(link=link, source=item.source, target=item.target, created=False)
         actor = self.access.viewer.user_id
         assert actor is not None  # noqa: S101
-        async with transaction(self.pool) as conn:
+        async with self._translating(["linkType"]), transaction(self.pool) as conn:
             if item.stored in GRAPH_TYPES:
                 await link_queries.take_graph_lock(conn)
             present = await link_queries.lock_issues(conn, sorted(item.pair))
@@ -478,9 +501,7 @@ class LinkService:
                     updated_by=actor,
                 )
             except asyncpg.PostgresError as error:
-                translated = await self._translate(error, [item])
-                translated.path = ["linkType"]
-                raise translated from None
+                raise _Refused(error, [item]) from error
             if updated is None:
                 raise not_found("Issue link", ["linkId"])
             if not silent:

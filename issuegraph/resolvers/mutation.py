@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from typing import Any
 
@@ -116,9 +115,7 @@ class IssueMutation:
 
         def build(issue: Any) -> dict[str, Any]:
             ctx.loaders.prime_issue(issue)
-            # Strawberry's DataLoader.clear raises KeyError for a key it never loaded.
-            with contextlib.suppress(KeyError):
-                ctx.loaders.assignee_ids_by_issue.clear(issue.id)
+            ctx.loaders.forget_assignees(issue.id)
             return {"issue": Issue.from_model(issue)}
 
         return await run_mutation(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from typing import Any, Generic, TypeVar
 
@@ -47,6 +48,38 @@ def decode_cursor(kind: str, cursor: str | None) -> Any:
     if found_kind != kind:
         raise bad_input("after is a cursor of another list", ["after"])
     return key
+
+
+MAX_ID = 2**63 - 1
+
+
+def decode_id_cursor(kind: str, cursor: str | None, *, maximum: int = MAX_ID) -> int | None:
+    """A cursor holding one positive id; anything else is a forged cursor."""
+    if cursor is None:
+        return None
+    key = decode_cursor(kind, cursor)
+    if type(key) is not int or not 0 < key <= maximum:
+        raise bad_input("after is not a valid cursor", ["after"])
+    return key
+
+
+def decode_link_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    """A cursor of a link list: the link's creation time and id."""
+    if cursor is None:
+        return None
+    key = decode_cursor("link", cursor)
+    try:
+        created, link_id = key
+        when = dt.datetime.fromisoformat(created)
+    except (TypeError, ValueError):
+        raise bad_input("after is not a valid cursor", ["after"]) from None
+    if type(link_id) is not int or not 0 < link_id <= MAX_ID or when.tzinfo is None:
+        raise bad_input("after is not a valid cursor", ["after"])
+    return when, link_id
+
+
+def encode_link_cursor(created_at: dt.datetime, link_id: int) -> str:
+    return encode_cursor("link", [created_at.isoformat(), link_id])
 
 
 @strawberry.type(description="Where a page sits in its list.")

@@ -14,12 +14,20 @@ from issuegraph.context import Info
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as note_queries
 from issuegraph.domain import models
-from issuegraph.domain.errors import DomainError, ErrorCode, bad_input
+from issuegraph.domain.errors import DomainError, ErrorCode
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.domain.models import IssueState, Role, Visibility
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
-from issuegraph.schema.pagination import Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from issuegraph.schema.pagination import (
+    Edge,
+    PageInfo,
+    decode_id_cursor,
+    decode_link_cursor,
+    encode_cursor,
+    encode_link_cursor,
+    page_size,
+)
 
 if TYPE_CHECKING:
     from issuegraph.schema.links import LinkedIssueConnection
@@ -127,10 +135,7 @@ class Project(relay.Node):
         sort: IssueSort = IssueSort.CREATED_DESC,
     ) -> IssueConnection:
         limit = page_size(first)
-        after_iid = decode_cursor("issue", after)
-        # An iid is a positive int4; anything else (null, true, 2**40) is a forged cursor.
-        if after is not None and not (type(after_iid) is int and 0 < after_iid < 2**31):
-            raise DomainError(ErrorCode.BAD_USER_INPUT, "after is not a valid cursor")
+        after_iid = decode_id_cursor("issue", after, maximum=2**31 - 1)  # iids are int4
         ctx = info.context
         visibility = await ctx.access.confidential_filter(self.model)
         rows = await issue_queries.project_issues_page(
@@ -253,9 +258,7 @@ class Issue(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> NoteConnection:
         limit = page_size(first)
-        after_id = decode_cursor("note", after)
-        if after_id is not None and not isinstance(after_id, int):
-            raise bad_input("after is not a valid cursor", ["after"])
+        after_id = decode_id_cursor("note", after)
         rows = await note_queries.notes_page(info.context.pool, self.pk, after_id, limit + 1)
         edges = [
             Edge(cursor=encode_cursor("note", n.id), node=Note.from_model(n)) for n in rows[:limit]
@@ -343,17 +346,6 @@ def page_info(edges: Sequence[Edge[Any] | Any], has_next: bool, after: str | Non
     )
 
 
-def _link_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
-    key = decode_cursor("link", cursor)
-    if key is None:
-        return None
-    try:
-        created, link_id = key
-        return dt.datetime.fromisoformat(created), int(link_id)
-    except (TypeError, ValueError):
-        raise bad_input("after is not a valid cursor", ["after"]) from None
-
-
 async def _linked(
     info: Info,
     issue_id: int,
@@ -368,12 +360,12 @@ async def _linked(
     )
 
     limit = page_size(first)
-    cursor = _link_cursor(after)
+    cursor = decode_link_cursor(after)
     loaders = info.context.loaders
     rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor))
     edges = [
         LinkedIssueEdge(
-            cursor=encode_cursor("link", [r.link.created_at.isoformat(), r.link.id]),
+            cursor=encode_link_cursor(r.link.created_at, r.link.id),
             node=Issue.from_model(r.issue),
             link=IssueLink.from_model(r.link),
             link_type=seen_from(r.link.link_type, is_source=r.link.source_id == issue_id),
