@@ -103,10 +103,12 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def api(aiohttp_client: Any, settings: Settings) -> Api:
+async def api(aiohttp_client: Any, settings: Settings) -> AsyncIterator[Api]:
     """The real application, served over HTTP on a loopback port."""
     client = await aiohttp_client(create_app(settings))
-    return Api(client)
+    yield Api(client)
+    # Close the app (and its pool) before this test's database is dropped.
+    await client.close()
 
 
 @pytest.fixture

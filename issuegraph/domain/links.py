@@ -170,23 +170,23 @@ class LinkService:
                 raise bad_input("comment must not be blank", [*path, "comment"])
         return _Resolved(request=request, issue=issue, other=other, comment=comment)
 
-    async def _resolve_all(self, requests: Sequence[LinkRequest]) -> list[_Resolved]:
-        """Resolve every request (the loaders batch their look-ups); report every failure."""
+    async def _resolve_all(
+        self, requests: Sequence[LinkRequest]
+    ) -> tuple[list[_Resolved], list[DomainError]]:
+        """Resolve every request (the loaders batch their look-ups); collect every failure."""
         outcomes = await asyncio.gather(
             *(self._resolve(r) for r in requests), return_exceptions=True
         )
         errors: list[DomainError] = []
         resolved: list[_Resolved] = []
-        for outcome in outcomes:
+        seen: dict[frozenset[int], int] = {}
+        for index, outcome in enumerate(outcomes):
             if isinstance(outcome, DomainError):
                 errors.append(outcome)
-            elif isinstance(outcome, BaseException):
+                continue
+            if isinstance(outcome, BaseException):
                 raise outcome
-            else:
-                resolved.append(outcome)
-        raise_if_any(errors)
-        seen: dict[frozenset[int], int] = {}
-        for index, item in enumerate(resolved):
+            item = outcome
             if item.pair in seen:
                 errors.append(
                     DomainError(
@@ -196,9 +196,10 @@ class LinkService:
                         details={"duplicateOf": seen[item.pair]},
                     )
                 )
-            seen.setdefault(item.pair, index)
-        raise_if_any(errors)
-        return resolved
+                continue
+            seen[item.pair] = index
+            resolved.append(item)
+        return resolved, errors
 
     # -- creating --------------------------------------------------------------------------
 
@@ -213,7 +214,9 @@ class LinkService:
                 ["links"],
                 max=MAX_BULK_LINKS,
             )
-        items = await self._resolve_all(requests)
+        items, errors = await self._resolve_all(requests)
+        if not items:
+            raise_if_any(errors)
         author = self.access.viewer.user_id
         assert author is not None  # noqa: S101  (require_writer guarantees it)
 
@@ -222,18 +225,19 @@ class LinkService:
                 await link_queries.take_graph_lock(conn)
             ends = sorted({i for item in items for i in item.pair})
             present = await link_queries.lock_issues(conn, ends)
-            raise_if_any(
-                [
-                    not_found("Issue", item.end_path(issue_id))
-                    for item in items
-                    for issue_id in (item.issue.id, item.other.id)
-                    if issue_id not in present
-                ]
-            )
-            existing = await self._existing(conn, items)
+            errors += [
+                not_found("Issue", item.end_path(issue_id))
+                for item in items
+                for issue_id in (item.issue.id, item.other.id)
+                if issue_id not in present
+            ]
+            existing, conflicts = await self._existing(conn, items)
             new = [item for item in items if item.pair not in existing]
-            raise_if_any(await self._limit_errors(conn, new))
-            raise_if_any(await self._parent_errors(conn, new))
+            errors += conflicts
+            errors += await self._limit_errors(conn, new)
+            errors += await self._parent_errors(conn, new)
+            # Every violation of every item (not only those of the first failing check).
+            raise_if_any(sorted(errors, key=lambda error: _position(error, requests)))
             created = await self._insert(conn, new, author)
             comments = [item for item in items if item.comment is not None]
             if comments:
@@ -262,7 +266,9 @@ class LinkService:
             for item in items
         ]
 
-    async def _existing(self, conn: Any, items: list[_Resolved]) -> dict[frozenset[int], IssueLink]:
+    async def _existing(
+        self, conn: Any, items: list[_Resolved]
+    ) -> tuple[dict[frozenset[int], IssueLink], list[DomainError]]:
         """Links the requests would duplicate: returned where asked for, else CONFLICT."""
         found = await link_queries.links_between(
             conn, [i.source.id for i in items], [i.target.id for i in items]
@@ -291,8 +297,7 @@ class LinkService:
                     details={"linkId": link.id, "linkType": existing_type.name},
                 )
             )
-        raise_if_any(errors)
-        return reusable
+        return reusable, errors
 
     async def _limit_errors(self, conn: Any, items: list[_Resolved]) -> list[DomainError]:
         if not items:
@@ -528,6 +533,15 @@ class LinkService:
 
 async def _none() -> None:
     return None
+
+
+def _position(error: DomainError, requests: Sequence[LinkRequest]) -> int:
+    """The index of the request an error is about: the one its path starts with."""
+    path = error.path or []
+    for index, request in enumerate(requests):
+        if request.path and list(request.path) == path[: len(request.path)]:
+            return index
+    return 0
 
 
 def _event(kind: str, link: IssueLink, actor: int | None) -> dict[str, Any]:

@@ -67,7 +67,7 @@ class IssueLink(relay.Node):
     async def author(self, info: Info) -> User | None:
         return await load_user(info, self.model.author_id)
 
-    @strawberry.field(description="Who last changed the link's type.")
+    @strawberry.field(description="Who last changed the link's type; null until someone does.")
     async def updated_by(self, info: Info) -> User | None:
         return await load_user(info, self.model.updated_by_id)
 

@@ -212,8 +212,8 @@ async def insert_links(
     """Insert many links in one statement; returned in the order given."""
     rows = await conn.fetch(
         f"""
-        insert into issue_links as l (source_id, target_id, link_type, author_id, updated_by_id)
-        select s, t, k, $4, $4
+        insert into issue_links as l (source_id, target_id, link_type, author_id)
+        select s, t, k, $4
           from unnest($1::bigint[], $2::bigint[], $3::link_type[])
                with ordinality as n(s, t, k, ord)
          order by n.ord
