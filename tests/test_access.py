@@ -572,7 +572,7 @@ async def test_issue_list_sql_filter_agrees_with_can_read_issue_for_every_viewer
             if not await access.can_read_project(project):
                 assert not any(readable.values())
                 continue
-            flt = await access.confidential_filter(project)
+            flt = access.read_scope()
             for state in (None, IssueState.OPENED, IssueState.CLOSED):
                 expected = [
                     i.id for i in issues if readable[i.id] and (state is None or i.state is state)
@@ -581,7 +581,7 @@ async def test_issue_list_sql_filter_agrees_with_can_read_issue_for_every_viewer
                     rows = await issue_queries.project_issues_page(
                         pool,
                         project_id=project.id,
-                        visibility=flt,
+                        scope=flt,
                         state=state,
                         after_iid=None,
                         ascending=ascending,
@@ -590,7 +590,7 @@ async def test_issue_list_sql_filter_agrees_with_can_read_issue_for_every_viewer
                     want = expected if ascending else expected[::-1]
                     assert [r.id for r in rows] == want, (viewer.user_id, project.full_path)
                 count = await issue_queries.count_project_issues(
-                    pool, project_id=project.id, visibility=flt, state=state
+                    pool, project_id=project.id, scope=flt, state=state
                 )
                 assert count == len(expected), (viewer.user_id, project.full_path, state)
 

@@ -33,15 +33,12 @@ class AccessData(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class ConfidentialFilter:
-    """Which confidential issues of a readable project a viewer sees, for set-based reads.
+class ReadScope:
+    """Who reads, for set-based reads: the database applies `Access.can_read_issue` as
+    the SQL function `issue_visible(issue, viewer_id, admin)`."""
 
-    The database layer applies it as: not confidential, or `sees_all`, or the viewer
-    is the author or an assignee - the same rule as `Access.can_read_issue`.
-    """
-
-    sees_all: bool
     viewer_id: int | None
+    admin: bool
 
 
 def parse_project_ref(ref: str) -> int | str:
@@ -96,10 +93,8 @@ class Access:
             return False
         return user_id == issue.author_id or user_id in await self._data.assignee_ids(issue.id)
 
-    async def confidential_filter(self, project: Project) -> ConfidentialFilter:
-        return ConfidentialFilter(
-            sees_all=await self.sees_all_confidential(project), viewer_id=self.viewer.user_id
-        )
+    def read_scope(self) -> ReadScope:
+        return ReadScope(viewer_id=self.viewer.user_id, admin=self.viewer.is_admin)
 
     # -- finding what the viewer may read (None when missing or hidden) --------------------
 

@@ -137,11 +137,11 @@ class Project(relay.Node):
         limit = page_size(first)
         after_iid = decode_id_cursor("issue", after, maximum=2**31 - 1)  # iids are int4
         ctx = info.context
-        visibility = await ctx.access.confidential_filter(self.model)
+        scope = ctx.access.read_scope()
         rows = await issue_queries.project_issues_page(
             ctx.pool,
             project_id=self.model.id,
-            visibility=visibility,
+            scope=scope,
             state=state,
             after_iid=after_iid,
             ascending=sort is IssueSort.CREATED_ASC,
@@ -155,7 +155,7 @@ class Project(relay.Node):
 
         async def count() -> int:
             return await issue_queries.count_project_issues(
-                ctx.pool, project_id=self.model.id, visibility=visibility, state=state
+                ctx.pool, project_id=self.model.id, scope=scope, state=state
             )
 
         return IssueConnection(

@@ -4,7 +4,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from issuegraph.domain.access import ConfidentialFilter
+from issuegraph.db.queries.visibility import readable_issue
+from issuegraph.domain.access import ReadScope
 from issuegraph.domain.models import Issue, IssueState
 
 COLUMNS = (
@@ -33,14 +34,6 @@ def to_issue(row: Any) -> Issue:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-# $1 = sees_all, $2 = viewer id; callers number their own parameters from $3.
-_CONFIDENTIAL_SQL = """
-    (not i.confidential or $1::boolean
-     or i.author_id = $2::bigint
-     or exists (select 1 from issue_assignees a where a.issue_id = i.id and a.user_id = $2::bigint))
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +138,7 @@ async def project_issues_page(
     conn: Any,
     *,
     project_id: int,
-    visibility: ConfidentialFilter,
+    scope: ReadScope,
     state: IssueState | None,
     after_iid: int | None,
     ascending: bool,
@@ -159,12 +152,12 @@ async def project_issues_page(
         where i.project_id = $3
           and ($4::issue_state is null or i.state = $4::issue_state)
           and ($5::int is null or i.iid {compare} $5::int)
-          and {_CONFIDENTIAL_SQL}
+          and {readable_issue("i", "$1", "$2")}
         order by i.iid {direction}
         limit $6
         """,
-        visibility.sees_all,
-        visibility.viewer_id,
+        scope.viewer_id,
+        scope.admin,
         project_id,
         state.value if state else None,
         after_iid,
@@ -174,17 +167,17 @@ async def project_issues_page(
 
 
 async def count_project_issues(
-    conn: Any, *, project_id: int, visibility: ConfidentialFilter, state: IssueState | None
+    conn: Any, *, project_id: int, scope: ReadScope, state: IssueState | None
 ) -> int:
     count: int = await conn.fetchval(
         f"""
         select count(*) from issues i
         where i.project_id = $3
           and ($4::issue_state is null or i.state = $4::issue_state)
-          and {_CONFIDENTIAL_SQL}
+          and {readable_issue("i", "$1", "$2")}
         """,
-        visibility.sees_all,
-        visibility.viewer_id,
+        scope.viewer_id,
+        scope.admin,
         project_id,
         state.value if state else None,
     )
