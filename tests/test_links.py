@@ -1027,6 +1027,19 @@ async def test_return_existing_at_the_limit_returns_the_existing_link(small_scen
     assert (payload["created"], payload["link"]["databaseId"]) == (False, link_id)
 
 
+async def test_a_duplicate_at_the_limit_is_only_a_conflict(small_scene):
+    """The existing link is not counted again as if it were being added."""
+    s = small_scene
+    a, b, c, d = await s.issues(s.app, "A", "B", "C", "D")
+    await s.link(a, b)
+    await s.link(a, c)
+    await s.link(a, d)
+
+    for link_type in ("RELATES_TO", "PARENT_OF"):
+        error = only_error(await s.create(a, b, link_type))
+        assert error["code"] == "CONFLICT", link_type
+
+
 async def test_linking_an_issue_to_itself_is_bad_user_input(scene):
     (a,) = await scene.issues(scene.app, "A")
 

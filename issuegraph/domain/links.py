@@ -231,8 +231,8 @@ class LinkService:
                 for issue_id in (item.issue.id, item.other.id)
                 if issue_id not in present
             ]
-            existing, conflicts = await self._existing(conn, items)
-            new = [item for item in items if item.pair not in existing]
+            existing, conflicts, linked = await self._existing(conn, items)
+            new = [item for item in items if item.pair not in linked]
             errors += conflicts
             errors += await self._limit_errors(conn, new)
             errors += await self._parent_errors(conn, new)
@@ -268,8 +268,11 @@ class LinkService:
 
     async def _existing(
         self, conn: Any, items: list[_Resolved]
-    ) -> tuple[dict[frozenset[int], IssueLink], list[DomainError]]:
-        """Links the requests would duplicate: returned where asked for, else CONFLICT."""
+    ) -> tuple[dict[frozenset[int], IssueLink], list[DomainError], set[frozenset[int]]]:
+        """Links the requests would duplicate: returned where asked for, else CONFLICT.
+
+        Also returns every already-linked pair, which no later check should count again.
+        """
         found = await link_queries.links_between(
             conn, [i.source.id for i in items], [i.target.id for i in items]
         )
@@ -297,7 +300,7 @@ class LinkService:
                     details={"linkId": link.id, "linkType": existing_type.name},
                 )
             )
-        return reusable, errors
+        return reusable, errors, set(by_pair)
 
     async def _limit_errors(self, conn: Any, items: list[_Resolved]) -> list[DomainError]:
         if not items:
