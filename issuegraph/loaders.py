@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
+from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as link_queries
 from issuegraph.db.queries import projects as project_queries
 from issuegraph.db.queries import users as user_queries
+from issuegraph.db.queries.graph import Reached, Walk
+from issuegraph.domain.access import ReadScope
 from issuegraph.domain.link_types import LinkType, directions
 
 # (issue id, the link types asked for or None for all, page size, cursor after)
@@ -38,6 +41,7 @@ class Loaders:
         self._pool = pool
         self._viewer_id = viewer.user_id
         self._admin = viewer.is_admin
+        self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
         self.user_by_id = DataLoader[int, "User | None"](self._users_by_id)
         self.project_by_id_loader = DataLoader[int, "Project | None"](self._projects_by_id)
         self.project_by_path_loader = DataLoader[str, "Project | None"](self._projects_by_path)
@@ -50,6 +54,11 @@ class Loaders:
         self.linked_issues = DataLoader[LinksKey, "list[LinkedIssue]"](self._linked_issues)
         self.linked_issue_count = DataLoader[CountKey, int](self._linked_issue_counts)
         self.blocked_by_open_issue = DataLoader[int, bool](self._blocked_flags)
+        self.walks = DataLoader[tuple[int, Walk], "list[Reached]"](self._walks)
+        self.rollups = DataLoader[tuple[int, Walk], tuple[int, int]](self._rollups)
+        self.links_among_loader = DataLoader[
+            tuple[frozenset[int], tuple[str, ...]], "list[IssueLink]"
+        ](self._links_among)
 
     # -- batch functions -----------------------------------------------------------------
 
@@ -154,6 +163,49 @@ class Loaders:
         )
         return [i in blocked for i in issue_ids]
 
+    async def _walks(self, keys: Sequence[tuple[int, Walk]]) -> list[list[Reached]]:
+        """One statement per distinct walk, for every issue that asked for it."""
+        found: dict[tuple[int, Walk], list[Reached]] = {key: [] for key in keys}
+        for walk, anchors in _group(keys).items():
+            for reached in await graph_queries.walk_from(self._pool, anchors, walk, self._scope):
+                found[(reached.anchor_id, walk)].append(reached)
+                self.prime_issue(reached.issue, force=False)
+        return [found[key] for key in keys]
+
+    async def _rollups(self, keys: Sequence[tuple[int, Walk]]) -> list[tuple[int, int]]:
+        found: dict[tuple[int, Walk], tuple[int, int]] = {}
+        for walk, anchors in _group(keys).items():
+            counts = await graph_queries.rollups(self._pool, anchors, walk, self._scope)
+            for anchor in anchors:
+                found[(anchor, walk)] = counts.get(anchor, (0, 0))
+        return [found[key] for key in keys]
+
+    async def _links_among(
+        self, keys: Sequence[tuple[frozenset[int], tuple[str, ...]]]
+    ) -> list[list[IssueLink]]:
+        """Links inside each set: one statement per link-type set, over the union."""
+        by_types: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        for ids, types in keys:
+            by_types[types] |= ids
+        links = {
+            types: await graph_queries.links_among(self._pool, sorted(ids), types)
+            for types, ids in by_types.items()
+        }
+        return [
+            [link for link in links[types] if link.source_id in ids and link.target_id in ids]
+            for ids, types in keys
+        ]
+
+    # -- domain.graph.GraphReads -----------------------------------------------------------
+
+    async def walk(self, issue_id: int, walk: Walk) -> list[Reached]:
+        return await self.walks.load((issue_id, walk))
+
+    async def links_among(
+        self, issue_ids: frozenset[int], types: tuple[str, ...]
+    ) -> list[IssueLink]:
+        return await self.links_among_loader.load((issue_ids, types))
+
     # -- priming after reads and writes --------------------------------------------------
 
     def prime_issue(self, issue: Issue, *, force: bool = True) -> None:
@@ -179,6 +231,9 @@ class Loaders:
         self.linked_issues.clear_all()
         self.linked_issue_count.clear_all()
         self.blocked_by_open_issue.clear_all()
+        self.walks.clear_all()
+        self.rollups.clear_all()
+        self.links_among_loader.clear_all()
 
     def prime_project(self, project: Project) -> None:
         self.project_by_id_loader.prime(project.id, project, force=True)
@@ -212,3 +267,11 @@ def _clear(loader: DataLoader[Any, Any], key: Any) -> None:
     # Strawberry's DataLoader.clear raises KeyError for a key it never loaded.
     with contextlib.suppress(KeyError):
         loader.clear(key)
+
+
+def _group(keys: Sequence[tuple[int, Walk]]) -> dict[Walk, list[int]]:
+    groups: dict[Walk, list[int]] = defaultdict(list)
+    for issue_id, walk in keys:
+        if issue_id not in groups[walk]:
+            groups[walk].append(issue_id)
+    return groups

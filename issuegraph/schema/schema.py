@@ -11,6 +11,7 @@ from issuegraph.resolvers.links import LinkMutation, LinkQuery
 from issuegraph.resolvers.mutation import IssueMutation
 from issuegraph.resolvers.query import Query as BaseQuery
 from issuegraph.schema.errors import is_expected
+from issuegraph.schema.graph import GraphQuery
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -37,7 +38,7 @@ class IssuegraphSchema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(BaseQuery, LinkQuery):
+class Query(BaseQuery, LinkQuery, GraphQuery):
     pass
 
 

@@ -15,6 +15,7 @@ from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as note_queries
 from issuegraph.domain import models
 from issuegraph.domain.errors import DomainError, ErrorCode
+from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.domain.models import IssueState, Role, Visibility
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
@@ -30,11 +31,18 @@ from issuegraph.schema.pagination import (
 )
 
 if TYPE_CHECKING:
+    from issuegraph.schema.graph import CriticalPath, DependencyGraph, Rollup
+    from issuegraph.schema.graph import CriticalPath as CriticalPathRef
+    from issuegraph.schema.graph import DependencyGraph as DependencyGraphRef
+    from issuegraph.schema.graph import Rollup as RollupRef
     from issuegraph.schema.links import LinkedIssueConnection
     from issuegraph.schema.links import LinkedIssueConnection as LinkedIssues
 else:
-    # links.py imports this module; Strawberry resolves the type when it builds the schema.
+    # Those modules import this one; Strawberry resolves the types when it builds the schema.
     LinkedIssues = Annotated["LinkedIssueConnection", strawberry.lazy("issuegraph.schema.links")]
+    DependencyGraphRef = Annotated["DependencyGraph", strawberry.lazy("issuegraph.schema.graph")]
+    RollupRef = Annotated["Rollup", strawberry.lazy("issuegraph.schema.graph")]
+    CriticalPathRef = Annotated["CriticalPath", strawberry.lazy("issuegraph.schema.graph")]
 
 
 @strawberry.type(description="A rule violation of a mutation, returned as data.")
@@ -168,6 +176,27 @@ class Project(relay.Node):
             ),
             counter=count,
         )
+
+    @strawberry.field(
+        description="Open issues with no open blocker the viewer may read: work that can start."
+    )
+    async def ready_issues(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> IssueConnection:
+        from issuegraph.schema import graph  # noqa: PLC0415
+
+        return await graph.ready_issues(info, self.pk, first, after)
+
+    @strawberry.field(
+        description="The project's open issues and their open blockers (in any project the "
+        "viewer may read), each after everything that blocks it; ties by iid."
+    )
+    async def dependency_order(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> IssueConnection:
+        from issuegraph.schema import graph  # noqa: PLC0415
+
+        return await graph.dependency_order(info, self.pk, first, after)
 
 
 @strawberry.type(description="An issue of a project.")
@@ -328,6 +357,56 @@ class Issue(relay.Node):
     @strawberry.field(description="True when an open issue the viewer may read blocks this one.")
     async def is_blocked(self, info: Info) -> bool:
         return await info.context.loaders.blocked_by_open_issue.load(self.pk)
+
+    # -- the dependency graph ------------------------------------------------------------
+
+    @strawberry.field(
+        description="The transitive closure of links from this issue (itself not included), "
+        "walked in PostgreSQL through issues the viewer may read. `linkTypes` names link "
+        "kinds (an inverse name counts as its kind); `states` limits the issues walked "
+        "through and returned; `first` caps the nodes (at most 10000, nearest first)."
+    )
+    async def dependencies(
+        self,
+        info: Info,
+        direction: Direction = Direction.UPSTREAM,
+        link_types: list[LinkType] | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        states: list[IssueState] | None = None,
+        first: int | None = None,
+    ) -> DependencyGraphRef:
+        from issuegraph.schema import graph  # noqa: PLC0415  (graph.py imports this module)
+
+        return await graph.dependencies(
+            info, self.model, direction, link_types or [LinkType.BLOCKS], max_depth, states, first
+        )
+
+    @strawberry.field(description="Open issues that block this one, transitively, nearest first.")
+    async def open_blockers(self, info: Info) -> list[Issue]:
+        from issuegraph.schema import graph  # noqa: PLC0415
+
+        return await graph.open_blockers(info, self.model)
+
+    @strawberry.field(description="Counts of the transitive blockers, open and closed.")
+    async def blocker_rollup(self, info: Info) -> RollupRef:
+        from issuegraph.schema import graph  # noqa: PLC0415
+
+        return await graph.blocker_rollup(info, self.model)
+
+    @strawberry.field(description="Counts of all sub-issues (children, theirs, ...).")
+    async def children_rollup(self, info: Info) -> RollupRef:
+        from issuegraph.schema import graph  # noqa: PLC0415
+
+        return await graph.children_rollup(info, self.model)
+
+    @strawberry.field(
+        description="The longest chain of open blockers ending at this issue: by number of "
+        "issues, or by summed weight when `weighted`."
+    )
+    async def critical_path(self, info: Info, weighted: bool = False) -> CriticalPathRef:
+        from issuegraph.schema import graph  # noqa: PLC0415
+
+        return await graph.critical_path(info, self.model, weighted=weighted)
 
 
 _IS_BLOCKED_BY = frozenset({LinkType.IS_BLOCKED_BY})

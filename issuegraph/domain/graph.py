@@ -1,0 +1,259 @@
+"""The dependency graph: what blocks what, transitively; what is ready; in which order.
+
+Walks run inside PostgreSQL (`issue_graph_walk`, `issue_graph_path`: breadth-first, one
+set-based statement per level, each issue visited once) and never step onto an issue the
+viewer may not read. What is left to Python is small and exact: ordering the nodes a walk
+returned (a topological sort), and the longest chain through them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import heapq
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from issuegraph.db.queries import graph as graph_queries
+from issuegraph.domain.errors import bad_input
+from issuegraph.domain.link_types import LinkType, canonical
+from issuegraph.domain.models import Issue, IssueLink, IssueState, StoredLinkType
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from issuegraph.domain.access import ReadScope
+
+DEFAULT_MAX_DEPTH = 50
+MAX_DEPTH = 100
+MAX_NODES = 10_000
+UNBOUNDED = 1_000_000  # deeper than any chain: every issue is visited once anyway
+BLOCKS = (StoredLinkType.BLOCKS.value,)
+PARENT = (StoredLinkType.PARENT.value,)
+
+
+class Direction(enum.Enum):
+    UPSTREAM = "upstream"  # towards what must happen first: target -> source
+    DOWNSTREAM = "downstream"  # towards what waits on this: source -> target
+    BOTH = "both"
+
+
+def stored_types(link_types: Iterable[LinkType]) -> tuple[str, ...]:
+    """Link kinds to walk; an inverse name (IS_BLOCKED_BY) names its kind (blocks)."""
+    return tuple(sorted({canonical(t)[0].value for t in link_types}))
+
+
+def make_walk(
+    types: tuple[str, ...],
+    direction: Direction,
+    max_depth: int,
+    states: Sequence[IssueState] | None = None,
+) -> graph_queries.Walk:
+    if not 1 <= max_depth <= MAX_DEPTH:
+        raise bad_input(f"maxDepth must be between 1 and {MAX_DEPTH}", ["maxDepth"])
+    if not types:
+        raise bad_input("linkTypes must name at least one type", ["linkTypes"])
+    return graph_queries.Walk(
+        types=types,
+        downstream=direction is not Direction.UPSTREAM,
+        upstream=direction is not Direction.DOWNSTREAM,
+        max_depth=max_depth,
+        states=tuple(sorted(s.value for s in states)) if states is not None else None,
+    )
+
+
+def whole_walk(
+    types: tuple[str, ...], direction: Direction, states: Sequence[IssueState] | None = None
+) -> graph_queries.Walk:
+    """A walk with no depth bound, for answers that need the whole closure."""
+    return graph_queries.Walk(
+        types=types,
+        downstream=direction is not Direction.UPSTREAM,
+        upstream=direction is not Direction.DOWNSTREAM,
+        max_depth=UNBOUNDED,
+        states=tuple(sorted(s.value for s in states)) if states is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyGraph:
+    nodes: list[tuple[Issue, int]]  # issue, distance from the start
+    edges: list[IssueLink]
+    depth_reached: int
+    truncated: bool
+
+
+def order_key(issue: Issue) -> tuple[int, int]:
+    """Ties are broken by iid (then by id, for issues of different projects)."""
+    return (issue.iid, issue.id)
+
+
+def topological_order(issues: Sequence[Issue], edges: Iterable[IssueLink]) -> list[Issue]:
+    """Kahn's algorithm with the smallest `order_key` first among the ready ones.
+
+    Each issue comes after every issue that blocks it (edges run blocker -> blocked).
+    """
+    by_id = {issue.id: issue for issue in issues}
+    successors: dict[int, list[int]] = defaultdict(list)
+    indegree = dict.fromkeys(by_id, 0)
+    for link in edges:
+        if link.source_id in by_id and link.target_id in by_id:
+            successors[link.source_id].append(link.target_id)
+            indegree[link.target_id] += 1
+    heap = [(order_key(by_id[i]), i) for i, degree in indegree.items() if degree == 0]
+    heapq.heapify(heap)
+    ordered: list[Issue] = []
+    while heap:
+        _, issue_id = heapq.heappop(heap)
+        ordered.append(by_id[issue_id])
+        for nxt in successors[issue_id]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(heap, (order_key(by_id[nxt]), nxt))
+    return ordered
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    issues: list[Issue]  # the first blocker first, the issue itself last
+    total_weight: int
+
+
+def critical_path(
+    issue: Issue, blockers: Sequence[Issue], edges: Iterable[IssueLink], *, weighted: bool
+) -> CriticalPath:
+    """The longest chain of blockers ending at `issue`: by count, or by summed weight.
+
+    Among equally long chains, each step takes the predecessor with the smallest
+    `order_key`, so the answer is deterministic.
+    """
+    nodes = [issue, *blockers]
+    order = topological_order(nodes, edges)
+
+    def value(node: Issue) -> int:
+        return (node.weight or 0) if weighted else 1
+
+    predecessors: dict[int, list[Issue]] = defaultdict(list)
+    by_id = {node.id: node for node in nodes}
+    for link in edges:
+        if link.source_id in by_id and link.target_id in by_id:
+            predecessors[link.target_id].append(by_id[link.source_id])
+    best: dict[int, int] = {}
+    previous: dict[int, Issue | None] = {}
+    for node in order:
+        choice: Issue | None = None
+        for pred in sorted(predecessors[node.id], key=order_key):
+            if choice is None or best[pred.id] > best[choice.id]:
+                choice = pred
+        best[node.id] = value(node) + (best[choice.id] if choice else 0)
+        previous[node.id] = choice
+    chain: list[Issue] = []
+    cursor: Issue | None = issue
+    while cursor is not None:
+        chain.append(cursor)
+        cursor = previous.get(cursor.id)
+    chain.reverse()
+    return CriticalPath(issues=chain, total_weight=sum(n.weight or 0 for n in chain))
+
+
+class GraphReads(Protocol):
+    """The batched reads the graph needs; the per-request loaders provide them."""
+
+    async def walk(
+        self, issue_id: int, walk: graph_queries.Walk
+    ) -> list[graph_queries.Reached]: ...
+    async def links_among(
+        self, issue_ids: frozenset[int], types: tuple[str, ...]
+    ) -> list[IssueLink]: ...
+
+
+class GraphService:
+    """The dependency-graph reads for one viewer."""
+
+    def __init__(self, pool: object, scope: ReadScope, reads: GraphReads) -> None:
+        self.pool = pool
+        self.scope = scope
+        self.reads = reads
+
+    async def dependencies(
+        self,
+        issue: Issue,
+        *,
+        types: tuple[str, ...],
+        direction: Direction,
+        max_depth: int,
+        states: Sequence[IssueState] | None,
+        first: int | None,
+    ) -> DependencyGraph:
+        """The transitive closure from `issue` (not included), nearest first."""
+        limit = MAX_NODES if first is None else first
+        if not 1 <= limit <= MAX_NODES:
+            raise bad_input(f"first must be between 1 and {MAX_NODES}", ["first"])
+        walk = make_walk(types, direction, max_depth, states)
+        # One level further than asked, to know whether the bound cut anything off.
+        probe = dataclasses.replace(walk, max_depth=max_depth + 1)
+        reached = await self.reads.walk(issue.id, probe)
+        within = [r for r in reached if r.distance <= max_depth]
+        shown = within[:limit]
+        ids = frozenset([issue.id, *(r.issue.id for r in shown)])
+        edges = await self.reads.links_among(ids, types)
+        return DependencyGraph(
+            nodes=[(r.issue, r.distance) for r in shown],
+            edges=edges,
+            depth_reached=max((r.distance for r in shown), default=0),
+            truncated=len(within) < len(reached) or len(within) > limit,
+        )
+
+    async def dependency_order(self, project_id: int) -> list[Issue]:
+        """Open issues of a project and their open blockers anywhere, blockers first."""
+        walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
+        start = await graph_queries.open_issues(self.pool, project_id, self.scope)
+        reached = await graph_queries.walk_all(self.pool, [i.id for i in start], walk, self.scope)
+        issues = start + [r.issue for r in reached]
+        edges = await graph_queries.links_among(self.pool, [i.id for i in issues], BLOCKS)
+        return topological_order(issues, edges)
+
+    async def critical_path(self, issue: Issue, *, weighted: bool) -> CriticalPath:
+        walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
+        reached = await self.reads.walk(issue.id, walk)
+        blockers = [r.issue for r in reached]
+        edges = await self.reads.links_among(
+            frozenset([issue.id, *(b.id for b in blockers)]), BLOCKS
+        )
+        return critical_path(issue, blockers, edges, weighted=weighted)
+
+    async def path(
+        self,
+        source: Issue,
+        target: Issue,
+        types: tuple[str, ...],
+        *,
+        directed: bool,
+        max_depth: int,
+    ) -> tuple[list[int], list[IssueLink]] | None:
+        """The shortest chain of links from `source` to `target`, through readable issues."""
+        make_walk(types, Direction.BOTH, max_depth)  # validates the bounds
+        ids = await graph_queries.shortest_path(
+            self.pool,
+            source=source.id,
+            target=target.id,
+            types=types,
+            directed=directed,
+            max_depth=max_depth,
+            scope=self.scope,
+        )
+        if ids is None:
+            return None
+        links = await graph_queries.links_among(self.pool, ids, types)
+        steps: list[IssueLink] = []
+        for a, b in itertools.pairwise(ids):
+            step = next(
+                link
+                for link in links
+                if (link.source_id, link.target_id) == (a, b)
+                or (not directed and (link.source_id, link.target_id) == (b, a))
+            )
+            steps.append(step)
+        return ids, steps
