@@ -1,4 +1,4 @@
-"""The `issuegraph` command: serve, migrate, seed, users, tokens, schema."""
+"""The `issuegraph` command: serve, migrate, seed, users, tokens, graph, schema."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import asyncio
 import datetime as dt
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from issuegraph.config import ConfigError, Settings
 from issuegraph.domain.errors import DomainError
 from issuegraph.domain.models import TokenScope
+from issuegraph.export import FORMATS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -117,6 +119,61 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return _with_database(settings, action)
 
 
+def _link_types(text: str) -> tuple[str, ...]:
+    from issuegraph.domain.export import parse_link_types  # noqa: PLC0415
+
+    try:
+        return parse_link_types(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def cmd_graph(settings: Settings, args: argparse.Namespace) -> int:
+    from issuegraph.domain import export as graph_export  # noqa: PLC0415
+    from issuegraph.domain.access import Access  # noqa: PLC0415
+    from issuegraph.export import render  # noqa: PLC0415
+    from issuegraph.loaders import Loaders  # noqa: PLC0415
+
+    types: tuple[str, ...] = args.link_types or graph_export.DEFAULT_TYPES
+    rendered: list[str] = []
+
+    async def action(database: Database) -> int:
+        viewer = await graph_export.viewer_for(database.pool, args.as_user)
+        loaders = Loaders(database.pool, viewer)
+        access = Access(viewer, loaders)
+        if args.issue is None:
+            graph = await graph_export.project_graph(
+                access, database.pool, loaders, args.project, types
+            )
+        else:
+            graph = await graph_export.issue_graph(access, loaders, args.project, args.issue, types)
+        rendered.append(render(graph, args.format))
+        return 0
+
+    _with_database(settings, action)
+    text = rendered[0]
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(text.encode())
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"issuegraph: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_schema(_settings: Settings, _args: argparse.Namespace) -> int:
     from issuegraph.schema.schema import schema  # noqa: PLC0415
 
@@ -172,6 +229,45 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load data into the database")
     seed.add_argument("--demo", action="store_true", help="the demo data set (idempotent)")
     seed.set_defaults(func=cmd_seed)
+
+    graph = sub.add_parser(
+        "graph",
+        help="write the dependency graph of a project or an issue (DOT, Mermaid, JSON)",
+        description="Write the dependency graph for people to look at or for other tools. "
+        "Without --issue: the project's issues (every state), the links of the chosen types "
+        "that touch them, and the issues of other projects at their far ends. With --issue: "
+        "that issue and its whole closure over the chosen types, both ways. Reads as the "
+        "user named by --as (what they may not read never appears); without --as, as an "
+        "operator with full access (an admin viewer), so every issue appears. Nodes and "
+        "edges are sorted: the same graph always gives the same output.",
+    )
+    graph.add_argument(
+        "--project", required=True, metavar="P", help="full path (acme/platform) or numeric id"
+    )
+    graph.add_argument(
+        "--issue", type=_positive_int, metavar="N", help="an issue's iid: export its closure"
+    )
+    graph.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USERNAME",
+        help="read as this user (default: an operator with full access, like an admin)",
+    )
+    graph.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="dot",
+        help="dot (Graphviz), mermaid (flowchart) or json (default: dot)",
+    )
+    graph.add_argument(
+        "--link-types",
+        type=_link_types,
+        metavar="TYPES",
+        help="comma-separated link types: blocks, parent, relates, duplicates, clones "
+        "(API names such as is_blocked_by name their type; default: blocks,parent)",
+    )
+    graph.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
+    graph.set_defaults(func=cmd_graph)
 
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=cmd_schema)
