@@ -6,23 +6,52 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test lint typecheck pytest schema clean
+.PHONY: install serve test lint typecheck pytest schema clean playground chromium
+
+# The GraphiQL playground (graphql_playground/, an npm project) is built to static files
+# that the server serves; npm ci runs when the lock file changes, the build when a source does.
+PLAYGROUND := graphql_playground
+PLAYGROUND_MODULES := $(PLAYGROUND)/node_modules/.package-lock.json
+PLAYGROUND_BUILT := $(PLAYGROUND)/dist/.build-stamp
+PLAYGROUND_SOURCES := $(PLAYGROUND)/index.html $(PLAYGROUND)/graph.html \
+	$(PLAYGROUND)/vite.config.js $(shell find $(PLAYGROUND)/src -type f 2>/dev/null)
+# Debian's Chromium, for the playground's end-to-end test (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+$(PLAYGROUND_MODULES): $(PLAYGROUND)/package.json $(PLAYGROUND)/package-lock.json
+	@command -v npm >/dev/null || { echo "the playground needs Node.js 20+ and npm" >&2; exit 1; }
+	cd $(PLAYGROUND) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(PLAYGROUND_BUILT): $(PLAYGROUND_MODULES) $(PLAYGROUND_SOURCES)
+	cd $(PLAYGROUND) && npm run --silent build -- --logLevel warn
+	touch $@
+
+## playground: npm ci && npm run build in graphql_playground (only when its sources changed)
+playground: $(PLAYGROUND_BUILT)
+
+## chromium: install Debian's chromium when $(CHROMIUM) is missing
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing chromium with apt-get ..."; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 ## serve: demo data + the GraphQL endpoint at http://localhost:8080/graphql
-serve: $(STAMP)
+serve: $(STAMP) playground
 	$(BIN)/issuegraph seed --demo
 	$(BIN)/issuegraph serve
 
 ## test: lint, type-check, then the whole test suite against a real PostgreSQL
-test: lint typecheck pytest
+test: playground chromium lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,12 +60,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/pytest
+# ISSUEGRAPH_E2E=required: the browser test fails, never skips, when something is missing.
+pytest: $(STAMP) playground chromium
+	ISSUEGRAPH_E2E=required $(BIN)/pytest
 
 ## schema: rewrite schema.graphql from the code (the snapshot test compares the two)
 schema: $(STAMP)
 	$(BIN)/issuegraph schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts \
+	  $(PLAYGROUND)/dist $(PLAYGROUND)/node_modules

@@ -1,0 +1,1 @@
+"""Benchmarks of issuegraph and the data generator they run against."""
