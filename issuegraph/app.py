@@ -12,6 +12,7 @@ from aiohttp import web
 
 from issuegraph.db.database import open_database
 from issuegraph.domain.errors import ErrorCode
+from issuegraph.playground import setup_playground
 from issuegraph.schema.errors import error_body
 from issuegraph.schema.schema import schema
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
     app.cleanup_ctx.append(database_ctx)
     view = IssuegraphView(schema=schema, graphql_ide="graphiql")
     app.router.add_route("*", "/graphql", view)
+    setup_playground(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -15,6 +15,7 @@ from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
 from issuegraph.domain.errors import ErrorCode, UnauthenticatedError
 from issuegraph.loaders import Loaders
+from issuegraph.playground import playground_page
 from issuegraph.schema.errors import error_body, format_error
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
 
@@ -49,6 +50,9 @@ class IssuegraphView(GraphQLView[Context, None]):
             return json_response(
                 error_body(code, error.reason, request_id), error.status_code, request_id
             )
+
+    async def render_graphql_ide(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
+        return await playground_page(request)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object (or a batch list), else a 400: never a 500 for a client's bad body."""

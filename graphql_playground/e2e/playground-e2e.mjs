@@ -1,0 +1,211 @@
+// Drives the served playground in headless Chromium (Debian's /usr/bin/chromium, never a
+// downloaded browser) and prints what it saw as one JSON object; tests/test_playground_e2e.py
+// runs it against a real `issuegraph serve` and asserts on it.
+//
+//   node e2e/playground-e2e.mjs '{"baseUrl": "http://127.0.0.1:8080", "artifacts": "...",
+//     "graph": {"project": "acme/platform", "iid": 5, "direction": "BOTH", "types": [...]},
+//     "token": "..."}'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const config = JSON.parse(process.argv[2]);
+const origin = new URL(config.baseUrl).origin;
+const executablePath = config.chromium ?? process.env.CHROMIUM ?? '/usr/bin/chromium';
+const timeout = config.timeoutMs ?? 30000;
+mkdirSync(config.artifacts, { recursive: true });
+
+const seen = { requests: [], foreign: [], consoleErrors: [], pageErrors: [], cspViolations: [] };
+const out = { seen };
+
+// Monaco draws text with non-breaking spaces.
+const plain = (text) => text.replaceAll('\u00a0', ' ');
+
+async function editorText(page, selector) {
+  return plain(await page.locator(`${selector} .view-lines`).first().innerText());
+}
+
+async function playground(context) {
+  const page = await context.newPage();
+  const response = await page.goto(`${origin}/graphql`, { waitUntil: 'load' });
+  out.playground = {
+    status: response.status(),
+    csp: response.headers()['content-security-policy'] ?? null,
+    contentType: response.headers()['content-type'] ?? null,
+  };
+  await page.locator('.graphiql-container').waitFor({ timeout });
+  // The first prefilled tab is in the operation editor once Monaco is up.
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-query-editor .view-lines')?.textContent.includes('IssueLinks'),
+    null,
+    { timeout },
+  );
+  out.playground.tabs = await page.locator('.graphiql-tab').allInnerTexts();
+  await page.locator('.graphiql-execute-button').click();
+  await page.waitForFunction(
+    () => (document.querySelector('.graphiql-response .view-lines')?.textContent ?? '').includes('"data"'),
+    null,
+    { timeout },
+  );
+  // Let the response editor finish painting before reading it and taking the picture.
+  await page.waitForTimeout(300);
+  out.playground.result = await editorText(page, '.graphiql-response');
+  await page.screenshot({ path: join(config.artifacts, 'playground.png') });
+
+  // The same graph as a GraphiQL plugin, in the sidebar.
+  await page.locator('.graphiql-sidebar button[aria-label="Show Dependency graph"]').click();
+  await page.locator('.ig-plugin-canvas[data-node-count]').waitFor({ timeout });
+  out.playground.pluginNodeCount = Number(
+    await page.locator('.ig-plugin-canvas').getAttribute('data-node-count'),
+  );
+  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
+  await page.close();
+}
+
+async function graphView(context) {
+  const page = await context.newPage();
+  const g = config.graph;
+  const query = new URLSearchParams({
+    project: g.project,
+    iid: String(g.iid),
+    direction: g.direction,
+    types: g.types.join(','),
+  });
+  const response = await page.goto(`${origin}/graphql/graph?${query}`, { waitUntil: 'load' });
+  out.graph = {
+    status: response.status(),
+    csp: response.headers()['content-security-policy'] ?? null,
+  };
+  const canvas = page.locator('#graph');
+  const settled = '#graph[data-state="ready"], #graph[data-state="error"]';
+  await page.locator(settled).waitFor({ timeout });
+  out.graph.anonymous = await graphState(page);
+
+  // Click a node: its details show. Double-click it: the graph is drawn around it.
+  const target = await page.evaluate(() => {
+    const cy = window.__issuegraphCy;
+    const node = cy.nodes().filter((n) => !n.hasClass('start'))[0];
+    const pos = node.renderedPosition();
+    return { x: pos.x, y: pos.y, reference: node.data('issue').reference, iid: node.data('issue').iid };
+  });
+  const box = await canvas.boundingBox();
+  await page.mouse.click(box.x + target.x, box.y + target.y);
+  await page.waitForFunction(
+    (ref) => document.querySelector('#graph-details h3')?.textContent === ref,
+    target.reference,
+    { timeout },
+  );
+  out.graph.clicked = {
+    reference: target.reference,
+    details: await page.locator('#graph-details').innerText(),
+  };
+  await page.mouse.dblclick(box.x + target.x, box.y + target.y);
+  await page.waitForFunction(
+    (iid) => new URLSearchParams(window.location.search).get('iid') === String(iid)
+      && document.querySelector('#graph')?.dataset.state === 'ready',
+    target.iid,
+    { timeout },
+  );
+  out.graph.recentred = { url: page.url(), ...(await graphState(page)) };
+  await page.goBack();
+  await page.waitForFunction(
+    (iid) => new URLSearchParams(window.location.search).get('iid') === String(iid)
+      && document.querySelector('#graph')?.dataset.state === 'ready',
+    g.iid,
+    { timeout },
+  );
+
+  if (config.token) {
+    await page.fill('#graph-form input[name=token]', config.token);
+    const before = (await graphState(page)).nodeCount;
+    await page.click('#graph-form button[type=submit]');
+    await page.waitForFunction(
+      (n) => document.querySelector('#graph')?.dataset.state === 'ready'
+        && document.querySelector('#graph')?.dataset.nodeCount !== n,
+      before,
+      { timeout },
+    ).catch(() => {});
+    out.graph.signedIn = await graphState(page);
+  }
+  // A picture once the layout has settled.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(config.artifacts, 'graph.png') });
+  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
+  await page.close();
+}
+
+async function graphState(page) {
+  return page.evaluate(() => {
+    const el = document.querySelector('#graph');
+    const cy = window.__issuegraphCy;
+    return {
+      state: el.dataset.state,
+      nodeCount: Number(el.dataset.nodeCount ?? 0),
+      edgeCount: Number(el.dataset.edgeCount ?? 0),
+      criticalCount: Number(el.dataset.criticalCount ?? 0),
+      status: document.querySelector('#graph-status')?.textContent ?? '',
+      summary: document.querySelector('#graph-summary')?.innerText ?? '',
+      references: cy ? cy.nodes().map((n) => n.data('issue').reference).sort() : [],
+      critical: cy ? cy.nodes('.critical').map((n) => n.data('issue').reference) : [],
+      colours: cy
+        ? Object.fromEntries(cy.nodes().map((n) => [n.data('issue').reference, n.style('background-color')]))
+        : {},
+      edgeColours: cy
+        ? Object.fromEntries(cy.edges().map((e) => [e.data('linkType'), e.style('line-color')]))
+        : {},
+    };
+  });
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'issuegraph-chromium-'));
+let failure = null;
+let context = null;
+try {
+  // A persistent context on a fresh profile directory: the --user-data-dir of this run.
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  // Every request the pages (and their workers) make: one to another origin is recorded and
+  // never sent.
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    seen.requests.push(url);
+    if (new URL(url).origin !== origin && !url.startsWith('data:') && !url.startsWith('blob:')) {
+      seen.foreign.push(url);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  context.on('console', (message) => {
+    if (message.type() === 'error') seen.consoleErrors.push(message.text());
+  });
+  context.on('weberror', (error) => seen.pageErrors.push(String(error.error())));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = `${event.violatedDirective} ${event.blockedURI}`;
+      (window.__cspViolations ??= []).push(report);
+    });
+  });
+  await playground(context);
+  await graphView(context);
+} catch (error) {
+  failure = String(error?.stack ?? error);
+} finally {
+  await context?.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+out.failure = failure;
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exit(failure ? 1 : 0);

@@ -1,0 +1,278 @@
+"""The playground end to end: `issuegraph serve` on the demo data, driven in headless Chromium.
+
+The browser is Debian's /usr/bin/chromium (`make chromium` installs it), driven by
+playwright-core from the playground's own devDependencies: the node script
+graphql_playground/e2e/playground-e2e.mjs clicks through the pages and reports what it saw;
+this test asserts on it. Screenshots land in test-artifacts/.
+
+Without Chromium, Node.js or the built playground the test is skipped, unless
+ISSUEGRAPH_E2E=required (as `make test` sets), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from issuegraph.demo import seed_demo
+from issuegraph.domain.auth import create_token
+from issuegraph.domain.models import TokenScope
+from issuegraph.playground import CONTENT_SECURITY_POLICY
+
+REPO = Path(__file__).resolve().parent.parent
+PLAYGROUND = REPO / "graphql_playground"
+SCRIPT = PLAYGROUND / "e2e" / "playground-e2e.mjs"
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")
+
+LINK_KINDS = ["BLOCKS", "PARENT_OF", "RELATES_TO", "DUPLICATES", "CLONES"]
+# The graph view's colours (graphql_playground/src/graph/graph.js), as Cytoscape reports them.
+STATE_COLOURS = {"OPENED": "rgb(26,127,55)", "CLOSED": "rgb(130,80,223)"}
+LINK_COLOURS = {
+    "BLOCKS": "rgb(207,34,46)",
+    "PARENT_OF": "rgb(9,105,218)",
+    "RELATES_TO": "rgb(110,119,129)",
+    "DUPLICATES": "rgb(188,76,0)",
+    "CLONES": "rgb(27,124,131)",
+}
+EXAMPLE_TABS = [
+    "IssueLinks",
+    "GetLink",
+    "CreateLink",
+    "UpdateLink",
+    "DeleteLink",
+    "BulkLinks",
+    "Dependencies",
+    "ReadyIssues",
+    "DependencyOrder",
+    "Paths",
+]
+
+
+def missing_prerequisites() -> list[str]:
+    missing = []
+    if shutil.which("node") is None:
+        missing.append("node (Node.js 20+)")
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (make chromium)")
+    if not (PLAYGROUND / "node_modules" / "playwright-core").is_dir():
+        missing.append("graphql_playground/node_modules (make playground)")
+    if not (PLAYGROUND / "dist" / "index.html").is_file():
+        missing.append("graphql_playground/dist (make playground)")
+    return missing
+
+
+@pytest.fixture
+def prerequisites() -> None:
+    missing = missing_prerequisites()
+    if not missing:
+        return
+    reason = "playground end-to-end test needs " + ", ".join(missing)
+    if os.environ.get("ISSUEGRAPH_E2E") == "required":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def server(prerequisites: None, database_url: str, pool: Any) -> AsyncIterator[str]:
+    """`issuegraph serve` on a free port, on this test's database with the demo data."""
+    await seed_demo(pool)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ISSUEGRAPH_PLAYGROUND_DIR"}
+    env |= {
+        "DATABASE_URL": database_url,
+        "ISSUEGRAPH_LOG_LEVEL": "WARNING",
+        "ISSUEGRAPH_POOL_MIN_SIZE": "1",
+        "ISSUEGRAPH_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        str(ISSUEGRAPH),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
+            while True:
+                if proc.returncode is not None:
+                    stderr = await proc.stderr.read() if proc.stderr else b""
+                    pytest.fail(f"issuegraph serve exited: {stderr.decode()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"{base}/healthz") as response:
+                        if response.status == 200:
+                            break
+                await asyncio.sleep(0.1)
+        yield base
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                async with asyncio.timeout(15):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+DEPENDENCIES = """
+query($project: ID!, $iid: Int!) {
+  issue(project: $project, iid: $iid) {
+    reference
+    state
+    criticalPath { issues { reference } }
+    dependencies(direction: BOTH, linkTypes: [BLOCKS, PARENT_OF, RELATES_TO, DUPLICATES, CLONES]) {
+      nodes { issue { reference state } }
+      edges { linkType }
+    }
+  }
+}
+"""
+
+
+async def dependencies(base: str, iid: int, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{base}/graphql",
+            json={"query": DEPENDENCIES, "variables": {"project": "acme/platform", "iid": iid}},
+            headers=headers,
+        ) as response,
+    ):
+        body = await response.json()
+    assert "errors" not in body, body
+    issue: dict[str, Any] = body["data"]["issue"]
+    return issue
+
+
+async def drive_browser(base: str, token: str) -> dict[str, Any]:
+    config = {
+        "baseUrl": base,
+        "artifacts": str(ARTIFACTS),
+        "chromium": str(CHROMIUM),
+        "token": token,
+        "graph": {"project": "acme/platform", "iid": 5, "direction": "BOTH", "types": LINK_KINDS},
+    }
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(SCRIPT),
+        json.dumps(config),
+        cwd=PLAYGROUND,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(180):
+        out, err = await proc.communicate()
+    assert out, f"the browser script printed nothing (exit {proc.returncode}): {err.decode()}"
+    report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    assert report["failure"] is None, f"{report['failure']}\n{err.decode()}"
+    assert proc.returncode == 0, err.decode()
+    return report
+
+
+def assert_stayed_on(server: str, seen: dict[str, Any]) -> None:
+    """Every request stayed on the server's origin; nothing was refused or thrown."""
+    assert seen["requests"], "no request was recorded"
+    assert seen["foreign"] == []
+    assert all(url.startswith(f"{server}/") for url in seen["requests"]), seen["requests"]
+    assert seen["cspViolations"] == []
+    assert seen["pageErrors"] == []
+    assert seen["consoleErrors"] == []
+    # The editor's workers are bundled and served from here too.
+    assert any("/graphql/assets/" in url and ".worker" in url for url in seen["requests"])
+
+
+def assert_drawn(drawn: dict[str, Any], issue: dict[str, Any]) -> None:
+    """One node per issue of the `dependencies` walk plus the start issue, coloured by state
+    and link type."""
+    assert drawn["state"] == "ready", drawn["status"]
+    nodes = issue["dependencies"]["nodes"]
+    assert drawn["nodeCount"] == len(nodes) + 1
+    assert drawn["edgeCount"] == len(issue["dependencies"]["edges"])
+    assert drawn["references"] == sorted(
+        [issue["reference"], *(n["issue"]["reference"] for n in nodes)]
+    )
+    states = {n["issue"]["reference"]: n["issue"]["state"] for n in nodes}
+    states[issue["reference"]] = issue["state"]
+    assert drawn["colours"] == {ref: STATE_COLOURS[state] for ref, state in states.items()}
+    kinds = {e["linkType"] for e in issue["dependencies"]["edges"]}
+    assert drawn["edgeColours"] == {kind: LINK_COLOURS[kind] for kind in kinds}
+    critical = [i["reference"] for i in issue["criticalPath"]["issues"]]
+    assert sorted(drawn["critical"]) == sorted(critical if len(critical) > 1 else [])
+
+
+async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(server, pool):
+    _, token = await create_token(pool, "alice", scopes=[TokenScope.API])
+    anonymous = await dependencies(server, 5)
+    signed_in = await dependencies(server, 5, token)
+    for picture in ("playground.png", "graph.png"):
+        (ARTIFACTS / picture).unlink(missing_ok=True)
+
+    report = await drive_browser(server, token)
+    assert_stayed_on(server, report["seen"])
+
+    # The playground: our build, under our policy, with a tab per capability; the first
+    # tab's query, run with the run button, shows the demo data.
+    playground = report["playground"]
+    assert playground["status"] == 200
+    assert playground["contentType"].startswith("text/html")
+    assert playground["csp"] == CONTENT_SECURITY_POLICY
+    assert playground["tabs"] == EXAMPLE_TABS
+    result = playground["result"]
+    assert '"reference": "acme/platform#4"' in result
+    assert '"title": "Ready-work query for planners"' in result
+    assert '"linkType": "CHILD_OF"' in result
+    assert '"errors"' not in result
+    # The graph plugin in its sidebar (anonymous: the tab's header is still the placeholder).
+    assert playground["pluginNodeCount"] == len(anonymous["dependencies"]["nodes"]) + 1
+
+    # The graph view, anonymous: acme/platform only, the critical path #3 -> #4 -> #5.
+    graph = report["graph"]
+    assert graph["status"] == 200
+    assert graph["csp"] == CONTENT_SECURITY_POLICY
+    assert_drawn(graph["anonymous"], anonymous)
+    assert [i["reference"] for i in anonymous["criticalPath"]["issues"]] == [
+        "acme/platform#3",
+        "acme/platform#4",
+        "acme/platform#5",
+    ]
+    assert "acme/platform#3 → acme/platform#4 → acme/platform#5" in graph["anonymous"]["summary"]
+
+    # A click shows the issue; a double click re-centres the graph on it.
+    clicked = graph["clicked"]["reference"]
+    assert graph["clicked"]["details"].startswith(clicked)
+    clicked_iid = int(clicked.rsplit("#", 1)[1])
+    assert f"iid={clicked_iid}&" in graph["recentred"]["url"]
+    assert_drawn(graph["recentred"], await dependencies(server, clicked_iid))
+
+    # With alice's token the internal and private projects join in.
+    assert_drawn(graph["signedIn"], signed_in)
+    assert graph["signedIn"]["nodeCount"] > graph["anonymous"]["nodeCount"]
+
+    for picture in ("playground.png", "graph.png"):
+        assert (ARTIFACTS / picture).stat().st_size > 10_000, picture
