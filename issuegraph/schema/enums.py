@@ -7,6 +7,7 @@ import enum
 import strawberry
 
 from issuegraph.domain.errors import ErrorCode
+from issuegraph.domain.graph import Direction
 from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import OnConflict
 from issuegraph.domain.models import IssueState, Role, Visibility
@@ -29,6 +30,12 @@ OnConflictEnum = strawberry.enum(
     name="OnConflict",
     description="ERROR: a second link between two issues is CONFLICT. RETURN_EXISTING: "
     "return the existing link when it has the same type and direction (Jira).",
+)
+DirectionEnum = strawberry.enum(
+    Direction,
+    name="DependencyDirection",
+    description="UPSTREAM follows links backwards (what blocks this, what must happen first); "
+    "DOWNSTREAM forwards (what this blocks); BOTH, either way.",
 )
 MemberRoleEnum = strawberry.enum(
     Role, name="MemberRole", description="Project roles, from least to most powerful."

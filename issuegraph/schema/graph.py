@@ -16,13 +16,6 @@ from issuegraph.schema.links import IssueLink
 from issuegraph.schema.pagination import Edge, decode_id_cursor, encode_cursor, page_size
 from issuegraph.schema.types import Issue, IssueConnection, page_info
 
-DirectionEnum = strawberry.enum(
-    Direction,
-    name="DependencyDirection",
-    description="UPSTREAM follows links backwards (what blocks this, what must happen first); "
-    "DOWNSTREAM forwards (what this blocks); BOTH, either way.",
-)
-
 
 @strawberry.type(description="An issue reached by a walk, and how many links away it is.")
 class DependencyNode:
@@ -208,7 +201,7 @@ class GraphQuery:
         found = await service(info).path(
             ends[0],
             ends[1],
-            graph.stored_types(link_types or [LinkType.BLOCKS]),
+            graph.stored_types([LinkType.BLOCKS] if link_types is None else link_types),
             directed=directed,
             max_depth=max_depth,
         )

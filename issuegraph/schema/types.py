@@ -377,8 +377,9 @@ class Issue(relay.Node):
     ) -> DependencyGraphRef:
         from issuegraph.schema import graph  # noqa: PLC0415  (graph.py imports this module)
 
+        types = [LinkType.BLOCKS] if link_types is None else link_types  # [] is an error
         return await graph.dependencies(
-            info, self.model, direction, link_types or [LinkType.BLOCKS], max_depth, states, first
+            info, self.model, direction, types, max_depth, states, first
         )
 
     @strawberry.field(description="Open issues that block this one, transitively, nearest first.")
