@@ -1,11 +1,13 @@
-"""Test helpers: a GraphQL client over real HTTP, and a builder for test data."""
+"""Test helpers: a GraphQL client over real HTTP, a builder for test data, a statement log."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from asyncpg import introspection
 
 from issuegraph.db.queries import projects as project_queries
 from issuegraph.domain import issues as issue_service
@@ -109,3 +111,36 @@ class World:
         return await issue_service.create_issue(
             self.access(author), self.pool, project_ref=str(project.id), title=title, **kw
         )
+
+
+INTROSPECTION = {introspection.INTRO_LOOKUP_TYPES, introspection.INTRO_LOOKUP_TYPES_13}
+
+
+def introspecting(query: str) -> bool:
+    """asyncpg's type introspection on a connection's first use of a type: the lookup, and
+    switching JIT off and back around it."""
+    return query in INTROSPECTION or "set_config('jit'" in query
+
+
+class StatementLog:
+    """Every statement the app's pooled connections send, but the pool's reset and the
+    driver's one-time type introspection (a new pooled connection may do it at any time)."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self._reset_queries: set[str] = set()
+
+    async def attach(self, conn: Any) -> None:
+        self._reset_queries.add(conn.get_reset_query())
+        conn.add_query_logger(self._log)
+
+    def _log(self, record: Any) -> None:
+        if record.query not in self._reset_queries and not introspecting(record.query):
+            self.queries.append(record.query)
+
+    async def count(self, action: Any) -> int:
+        await asyncio.sleep(0.05)  # let loggers of earlier statements run
+        self.queries.clear()
+        await action
+        await asyncio.sleep(0.05)  # loggers run via call_soon
+        return len(self.queries)

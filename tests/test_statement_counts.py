@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
 
 from issuegraph.app import create_app
 from issuegraph.domain.models import Visibility
-from tests.helpers import Api
-
-
-class StatementLog:
-    """Records every statement the app's pooled connections send (not the pool's own reset)."""
-
-    def __init__(self) -> None:
-        self.queries: list[str] = []
-        self._reset_queries: set[str] = set()
-
-    async def attach(self, conn: Any) -> None:
-        self._reset_queries.add(conn.get_reset_query())
-        conn.add_query_logger(self._log)
-
-    def _log(self, record: Any) -> None:
-        if record.query not in self._reset_queries:
-            self.queries.append(record.query)
-
-    async def count(self, action: Any) -> int:
-        await asyncio.sleep(0.05)  # let loggers of earlier statements run
-        self.queries.clear()
-        await action
-        await asyncio.sleep(0.05)  # loggers run via call_soon
-        return len(self.queries)
+from tests.helpers import Api, StatementLog
 
 
 @pytest.fixture

@@ -55,6 +55,8 @@ def make_walk(
         raise bad_input(f"maxDepth must be between 1 and {MAX_DEPTH}", ["maxDepth"])
     if not types:
         raise bad_input("linkTypes must name at least one type", ["linkTypes"])
+    if states is not None and not states:
+        raise bad_input("states must name at least one state (or be null for all)", ["states"])
     return graph_queries.Walk(
         types=types,
         downstream=direction is not Direction.UPSTREAM,
