@@ -6,11 +6,34 @@
 -- Violations raise SQLSTATE IG001 (cycle; DETAIL holds the existing path as issue ids) or
 -- IG002 (too deep); HINT holds "source_id,target_id" of the offending link.
 
--- A shortest chain of links of one type from p_from to p_to (as issue ids, both ends
--- included), or null. Breadth-first, one set-based statement per level, each issue
--- visited once.
-create function issue_link_path(p_from bigint, p_to bigint, p_type link_type,
-                                p_max_depth integer default 100000)
+-- The read rule of the access model (domain/access.py) as one SQL function, inlined by the
+-- planner wherever a query filters a set of issues by what the viewer may read.
+create function issue_visible(p_issue issues, p_viewer bigint, p_admin boolean)
+returns boolean
+language sql stable
+as $$
+    select p_admin or exists (
+        select 1 from projects vp
+        left join project_members vm on vm.project_id = vp.id and vm.user_id = p_viewer
+        where vp.id = p_issue.project_id
+          and (vp.visibility = 'public'
+               or (vp.visibility = 'internal' and p_viewer is not null)
+               or vm.role is not null)
+          and (not p_issue.confidential
+               or vm.role >= 'reporter'
+               or p_issue.author_id = p_viewer
+               or exists (select 1 from issue_assignees va
+                          where va.issue_id = p_issue.id and va.user_id = p_viewer))
+    )
+$$;
+
+-- A shortest chain of links (as issue ids, both ends included) from p_from to p_to, or
+-- null: breadth-first, one set-based statement per level, remembering how each issue was
+-- reached; it steps only onto issues the viewer may read.
+create function issue_graph_path(
+    p_from bigint, p_to bigint, p_types link_type[], p_directed boolean,
+    p_max_depth integer, p_viewer bigint, p_admin boolean
+)
 returns bigint[]
 language plpgsql stable
 as $$
@@ -29,13 +52,21 @@ begin
     end if;
     while cardinality(frontier) > 0 and depth < p_max_depth loop
         depth := depth + 1;
-        select coalesce(array_agg(n.id), '{}'), coalesce(array_agg(n.prev), '{}')
+        select coalesce(array_agg(n.id order by n.id), '{}'),
+               coalesce(array_agg(n.prev order by n.id), '{}')
           into next_ids, next_prev
-          from (select distinct on (l.target_id) l.target_id as id, l.source_id as prev
-                  from issue_links l
-                 where l.source_id = any(frontier) and l.link_type = p_type
-                   and not exists (select 1 from unnest(seen_ids) s(id) where s.id = l.target_id)
-                 order by l.target_id, l.source_id) n;
+          from (select distinct on (e.id) e.id, e.prev
+                  from (select l.target_id as id, l.source_id as prev from issue_links l
+                         where l.source_id = any(frontier) and l.link_type = any(p_types)
+                        union all
+                        select l.source_id, l.target_id from issue_links l
+                         where not p_directed and l.target_id = any(frontier)
+                           and l.link_type = any(p_types)
+                       ) e
+                  join issues i on i.id = e.id
+                 where not exists (select 1 from unnest(seen_ids) s(id) where s.id = e.id)
+                   and issue_visible(i, p_viewer, p_admin)
+                 order by e.id, e.prev) n;
         exit when cardinality(next_ids) = 0;
         seen_ids := seen_ids || next_ids;
         seen_prev := seen_prev || next_prev;
@@ -95,7 +126,9 @@ begin
         return null;
     end if;
     perform issue_links_graph_lock();
-    path := issue_link_path(new.target_id, new.source_id, new.link_type);
+    -- As an admin: the rule holds whoever can see which issue.
+    path := issue_graph_path(new.target_id, new.source_id, array[new.link_type], true,
+                             100000, null, true);
     if path is not null then
         raise exception 'issue link % -> % (%) would close a cycle', new.source_id,
             new.target_id, new.link_type
