@@ -44,6 +44,11 @@ class Settings:
     # Per-issue link limit, checked on both ends (GitLab 100, Jira 2000).
     max_links_per_issue: int = 1000
     log_level: str = "INFO"
+    # Query limits (GitLab's defaults): text length, field depth, aliases.
+    max_query_length: int = 10_000
+    max_depth_anonymous: int = 15
+    max_depth: int = 20
+    max_aliases: int = 100
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,4 +66,8 @@ class Settings:
             pool_max_size=_int("ISSUEGRAPH_POOL_MAX_SIZE", 10, minimum=1),
             max_links_per_issue=_int("ISSUEGRAPH_MAX_LINKS_PER_ISSUE", 1000, minimum=1),
             log_level=os.environ.get("ISSUEGRAPH_LOG_LEVEL", "INFO").upper(),
+            max_query_length=_int("ISSUEGRAPH_MAX_QUERY_LENGTH", 10_000, minimum=1),
+            max_depth_anonymous=_int("ISSUEGRAPH_MAX_DEPTH_ANONYMOUS", 15, minimum=1),
+            max_depth=_int("ISSUEGRAPH_MAX_DEPTH", 20, minimum=1),
+            max_aliases=_int("ISSUEGRAPH_MAX_ALIASES", 100, minimum=0),
         )

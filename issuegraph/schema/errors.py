@@ -18,6 +18,8 @@ def is_expected(error: GraphQLError) -> bool:
 
 
 def error_code(error: GraphQLError) -> str:
+    if error.extensions and isinstance(error.extensions.get("code"), str):
+        return str(error.extensions["code"])
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code.value
@@ -25,9 +27,8 @@ def error_code(error: GraphQLError) -> str:
         return "GRAPHQL_PARSE_FAILED"
     if original is not None and not isinstance(original, GraphQLError):
         return ErrorCode.INTERNAL.value
-    if error.path is None and error.message.startswith("Variable "):
-        return ErrorCode.BAD_USER_INPUT.value
-    if error.path is None:
+    # Without a path the document failed validation, unless a variable's value did.
+    if error.path is None and not error.message.startswith("Variable "):
         return "GRAPHQL_VALIDATION_FAILED"
     return ErrorCode.BAD_USER_INPUT.value
 
@@ -50,6 +51,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             extensions["argumentPath"] = original.path
         if original.details:
             extensions["details"] = original.details
+    elif error.extensions and error.extensions.get("details"):
+        extensions["details"] = error.extensions["details"]
     formatted["extensions"] = extensions
     return formatted
 

@@ -12,6 +12,7 @@ from issuegraph.resolvers.mutation import IssueMutation
 from issuegraph.resolvers.query import Query as BaseQuery
 from issuegraph.schema.errors import is_expected
 from issuegraph.schema.graph import GraphQuery
+from issuegraph.schema.limits import QueryLimits
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -47,4 +48,4 @@ class Mutation(IssueMutation, LinkMutation):
     pass
 
 
-schema = IssuegraphSchema(query=Query, mutation=Mutation)
+schema = IssuegraphSchema(query=Query, mutation=Mutation, extensions=[QueryLimits])
