@@ -39,8 +39,6 @@ class Loaders:
 
     def __init__(self, pool: Any, viewer: Viewer) -> None:
         self._pool = pool
-        self._viewer_id = viewer.user_id
-        self._admin = viewer.is_admin
         self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
         self.user_by_id = DataLoader[int, "User | None"](self._users_by_id)
         self.project_by_id_loader = DataLoader[int, "Project | None"](self._projects_by_id)
@@ -103,9 +101,10 @@ class Loaders:
         return [found.get(i, 0) for i in issue_ids]
 
     async def _viewer_roles(self, project_ids: Sequence[int]) -> list[Role | None]:
-        if self._viewer_id is None:
+        viewer_id = self._scope.viewer_id
+        if viewer_id is None:
             return [None] * len(project_ids)
-        found = await project_queries.member_roles(self._pool, self._viewer_id, list(project_ids))
+        found = await project_queries.member_roles(self._pool, viewer_id, list(project_ids))
         return [found.get(p) for p in project_ids]
 
     async def _links_by_id(self, ids: Sequence[int]) -> list[IssueLink | None]:
@@ -125,8 +124,8 @@ class Loaders:
                 anchors=sorted(set(anchors)),
                 outward=outward,
                 inward=inward,
-                viewer_id=self._viewer_id,
-                admin=self._admin,
+                viewer_id=self._scope.viewer_id,
+                admin=self._scope.admin,
                 after=after,
                 limit=limit,
             )
@@ -150,8 +149,8 @@ class Loaders:
                 anchors=sorted(set(anchors)),
                 outward=outward,
                 inward=inward,
-                viewer_id=self._viewer_id,
-                admin=self._admin,
+                viewer_id=self._scope.viewer_id,
+                admin=self._scope.admin,
             )
             for anchor in anchors:
                 counts[(anchor, types)] = found.get(anchor, 0)
@@ -159,7 +158,10 @@ class Loaders:
 
     async def _blocked_flags(self, issue_ids: Sequence[int]) -> list[bool]:
         blocked = await link_queries.open_blocker_flags(
-            self._pool, anchors=list(issue_ids), viewer_id=self._viewer_id, admin=self._admin
+            self._pool,
+            anchors=list(issue_ids),
+            viewer_id=self._scope.viewer_id,
+            admin=self._scope.admin,
         )
         return [i in blocked for i in issue_ids]
 

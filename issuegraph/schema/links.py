@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Self
 
 import strawberry
@@ -12,7 +11,7 @@ from strawberry import relay
 from issuegraph.context import Info
 from issuegraph.domain import link_types, models
 from issuegraph.domain.link_types import LinkType
-from issuegraph.schema.pagination import PageInfo
+from issuegraph.schema.pagination import Connection
 from issuegraph.schema.types import Issue, User, load_user
 
 
@@ -90,18 +89,8 @@ class LinkedIssueEdge:
 
 
 @strawberry.type
-class LinkedIssueConnection:
-    edges: list[LinkedIssueEdge]
-    page_info: PageInfo
-    counter: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field
-    def nodes(self) -> list[Issue]:
-        return [edge.node for edge in self.edges]
-
-    @strawberry.field(description="Readable links in all, across pages.")
-    async def total_count(self) -> int:
-        return await self.counter()
+class LinkedIssueConnection(Connection[Issue]):
+    edges: list[LinkedIssueEdge]  # type: ignore[assignment]  # edges that carry the link
 
 
 @strawberry.type(description="A link as GitLab's GET .../links/:id shows it.")

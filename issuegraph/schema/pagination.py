@@ -6,6 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -94,3 +95,20 @@ class PageInfo:
 class Edge(Generic[NodeT]):
     cursor: str
     node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    """A page of a list: its edges, their nodes, where it sits, and the list's size."""
+
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    def nodes(self) -> list[NodeT]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="How many items the list holds in all, across pages.")
+    async def total_count(self) -> int:
+        return await self.counter()

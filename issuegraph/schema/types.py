@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 
 import strawberry
@@ -21,6 +21,7 @@ from issuegraph.domain.models import IssueState, Role, Visibility
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
 from issuegraph.schema.pagination import (
+    Connection,
     Edge,
     PageInfo,
     decode_id_cursor,
@@ -487,30 +488,10 @@ class Note:
 
 
 @strawberry.type
-class NoteConnection:
-    edges: list[Edge[Note]]
-    page_info: PageInfo
-    counter: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field
-    def nodes(self) -> list[Note]:
-        return [edge.node for edge in self.edges]
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        return await self.counter()
+class NoteConnection(Connection[Note]):
+    pass
 
 
 @strawberry.type
-class IssueConnection:
-    edges: list[Edge[Issue]]
-    page_info: PageInfo
-    counter: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field
-    def nodes(self) -> list[Issue]:
-        return [edge.node for edge in self.edges]
-
-    @strawberry.field(description="How many issues the list holds in all, across pages.")
-    async def total_count(self) -> int:
-        return await self.counter()
+class IssueConnection(Connection[Issue]):
+    pass
