@@ -26,6 +26,24 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _bool(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("issuegraph", appauthor=False))
 
@@ -49,6 +67,20 @@ class Settings:
     max_depth_anonymous: int = 15
     max_depth: int = 20
     max_aliases: int = 100
+    # Estimated cost ceiling: a list field costs its page size times its children.
+    max_query_cost: int = 250_000
+    # Lexical tokens of the query text (a cheap guard before parsing).
+    max_query_tokens: int = 10_000
+    # Whether __schema / __type queries are answered.
+    introspection: bool = True
+    # Largest request body accepted; larger is refused with 413.
+    max_body_bytes: int = 1_048_576
+    # PostgreSQL's statement_timeout for the service's connections, in milliseconds.
+    statement_timeout_ms: int = 10_000
+    # A whole request's time limit, in seconds.
+    request_timeout_seconds: float = 30.0
+    # "json" (one JSON object a line) or "text".
+    log_format: str = "json"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -70,4 +102,11 @@ class Settings:
             max_depth_anonymous=_int("ISSUEGRAPH_MAX_DEPTH_ANONYMOUS", 15, minimum=1),
             max_depth=_int("ISSUEGRAPH_MAX_DEPTH", 20, minimum=1),
             max_aliases=_int("ISSUEGRAPH_MAX_ALIASES", 100, minimum=0),
+            max_query_cost=_int("ISSUEGRAPH_MAX_QUERY_COST", 250_000, minimum=1),
+            max_query_tokens=_int("ISSUEGRAPH_MAX_QUERY_TOKENS", 10_000, minimum=1),
+            introspection=_bool("ISSUEGRAPH_INTROSPECTION", default=True),
+            max_body_bytes=_int("ISSUEGRAPH_MAX_BODY_BYTES", 1_048_576, minimum=1024),
+            statement_timeout_ms=_int("ISSUEGRAPH_STATEMENT_TIMEOUT_MS", 10_000, minimum=0),
+            request_timeout_seconds=_int("ISSUEGRAPH_REQUEST_TIMEOUT_MS", 30_000, minimum=1) / 1000,
+            log_format=_choice("ISSUEGRAPH_LOG_FORMAT", ("json", "text"), "json"),
         )

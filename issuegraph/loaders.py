@@ -7,10 +7,12 @@ One-to-one loaders answer `None` for a missing key, one-to-many loaders `[]`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import inspect
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -28,10 +30,47 @@ LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] |
 CountKey = tuple[int, frozenset[LinkType] | None]
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
 
     from issuegraph.db.queries.links import LinkedIssue
     from issuegraph.domain.models import Issue, IssueLink, Project, Role, User, Viewer
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+# What `cached` answers for a key whose value is not (yet) in the loader.
+MISSING: Final = object()
+
+
+def cached(loader: DataLoader[K, V], key: K) -> V | object:
+    """The loader's value for `key` if it is loaded already, else MISSING."""
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return MISSING
+    return future.result()
+
+
+def now_or_later(loader: DataLoader[K, V], key: K, then: Callable[[V], R]) -> R:
+    """`then(value)` at once when the loader holds `key`'s value, else an awaitable of it.
+
+    graphql-core awaits a resolver's result only when it is awaitable, so a field whose
+    value is loaded already (see `Loaders.prefetch_issue_relations`) completes in place:
+    no coroutine, task or gather for it. The declared type is the value's, as the schema
+    shows it; the awaitable is what a resolver may always return instead.
+    """
+    value = cached(loader, key)
+    if value is not MISSING:
+        return then(cast("V", value))
+
+    async def later() -> R:
+        result: Any = then(await loader.load(key))
+        if inspect.isawaitable(result):  # `then` went to a loader of its own
+            result = await result
+        return cast("R", result)
+
+    return cast("R", later())
 
 
 class Loaders:
@@ -207,6 +246,36 @@ class Loaders:
         self, issue_ids: frozenset[int], types: tuple[str, ...]
     ) -> list[IssueLink]:
         return await self.links_among_loader.load((issue_ids, types))
+
+    # -- loading ahead ---------------------------------------------------------------------
+
+    async def prefetch_issue_relations(
+        self,
+        issues: Iterable[Issue],
+        *,
+        projects: bool = False,
+        users: Iterable[str] = (),
+        assignees: bool = False,
+    ) -> None:
+        """Load what fields of these issues will read, so that they complete in place.
+
+        `users` names the user-id attributes to follow (`author_id`, `closed_by_id`). The
+        batches are the ones the fields would make one by one: projects and assignee ids
+        at once, then every user.
+        """
+        issues = list(issues)
+        user_ids = {getattr(i, name) for i in issues for name in users} - {None}
+        jobs: list[Awaitable[Any]] = []
+        if projects:
+            jobs.append(self.project_by_id_loader.load_many({i.project_id for i in issues}))
+        if assignees:
+            jobs.append(self.assignee_ids_by_issue.load_many([i.id for i in issues]))
+        if jobs:
+            loaded = await asyncio.gather(*jobs)
+            if assignees:
+                user_ids.update(u for ids in loaded[-1] for u in ids)
+        if user_ids:
+            await self.user_by_id.load_many(sorted(user_ids))
 
     # -- priming after reads and writes --------------------------------------------------
 

@@ -10,7 +10,9 @@ import strawberry
 from issuegraph.resolvers.links import LinkMutation, LinkQuery
 from issuegraph.resolvers.mutation import IssueMutation
 from issuegraph.resolvers.query import Query as BaseQuery
+from issuegraph.schema.caches import DocumentCache
 from issuegraph.schema.errors import is_expected
+from issuegraph.schema.execution import FastExecutor
 from issuegraph.schema.graph import GraphQuery
 from issuegraph.schema.limits import QueryLimits
 
@@ -48,4 +50,9 @@ class Mutation(IssueMutation, LinkMutation):
     pass
 
 
-schema = IssuegraphSchema(query=Query, mutation=Mutation, extensions=[QueryLimits])
+schema = IssuegraphSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[QueryLimits, DocumentCache],
+    execution_context_class=FastExecutor,
+)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from issuegraph.context import Info
 from issuegraph.db.queries import issues as issue_queries
@@ -18,6 +19,7 @@ from issuegraph.domain.errors import DomainError, ErrorCode
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.domain.models import IssueState, Role, Visibility
+from issuegraph.loaders import MISSING, cached, now_or_later
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
 from issuegraph.schema.pagination import (
@@ -86,6 +88,19 @@ class User(relay.Node):
             avatar_url=user.avatar_url,
             web_url=f"{info.context.settings.public_url}/{user.username}",
         )
+
+
+def _known(project: models.Project | None) -> models.Project:
+    assert project is not None  # noqa: S101  (an issue cannot outlive its project)
+    return project
+
+
+def _project(project: models.Project | None) -> Project:
+    return Project.from_model(_known(project))
+
+
+def _user(user: models.User | None, info: Info) -> User | None:
+    return User.from_model(user, info) if user else None
 
 
 async def load_user(info: Info, user_id: int | None) -> User | None:
@@ -160,6 +175,7 @@ class Project(relay.Node):
         rows = rows[:limit]
         for row in rows:
             ctx.loaders.prime_issue(row)
+        await prefetch_relations(info, rows)
         edges = [Edge(cursor=encode_cursor("issue", r.iid), node=Issue.from_model(r)) for r in rows]
 
         async def count() -> int:
@@ -240,44 +256,70 @@ class Issue(relay.Node):
             model=issue,
         )
 
-    @strawberry.field
-    async def project(self, info: Info) -> Project:
-        project = await info.context.loaders.project_by_id(self.project_id)
-        assert project is not None  # noqa: S101  (an issue cannot outlive its project)
-        return Project.from_model(project)
+    # The fields below read through loaders that `prefetch_relations` fills for a list of
+    # issues; with the value loaded they complete in place (see `loaders.now_or_later`).
 
     @strawberry.field
-    async def web_url(self, info: Info) -> str:
-        project = await info.context.loaders.project_by_id(self.project_id)
-        assert project is not None  # noqa: S101
-        return f"{info.context.settings.public_url}/{project.full_path}/-/issues/{self.iid}"
+    def project(self, info: Info) -> Project:
+        return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, _project)
+
+    @strawberry.field
+    def web_url(self, info: Info) -> str:
+        def url(project: models.Project | None) -> str:
+            path = _known(project).full_path
+            return f"{info.context.settings.public_url}/{path}/-/issues/{self.iid}"
+
+        return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, url)
 
     @strawberry.field(description='The full reference, e.g. "group/project#12".')
-    async def reference(self, info: Info) -> str:
-        project = await info.context.loaders.project_by_id(self.project_id)
-        assert project is not None  # noqa: S101
-        return f"{project.full_path}#{self.iid}"
+    def reference(self, info: Info) -> str:
+        def reference(project: models.Project | None) -> str:
+            return f"{_known(project).full_path}#{self.iid}"
+
+        return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, reference)
 
     @strawberry.field
-    async def author(self, info: Info) -> User:
-        user = await load_user(info, self.model.author_id)
-        assert user is not None  # noqa: S101  (authors are never deleted while issues exist)
-        return user
+    def author(self, info: Info) -> User:
+        def author(user: models.User | None) -> User:
+            assert user is not None  # noqa: S101  (authors are never deleted while issues exist)
+            return User.from_model(user, info)
+
+        return now_or_later(info.context.loaders.user_by_id, self.model.author_id, author)
 
     @strawberry.field
-    async def closed_by(self, info: Info) -> User | None:
-        return await load_user(info, self.model.closed_by_id)
+    def closed_by(self, info: Info) -> User | None:
+        closed_by_id = self.model.closed_by_id
+        if closed_by_id is None:
+            return None
+        return now_or_later(info.context.loaders.user_by_id, closed_by_id, lambda u: _user(u, info))
 
     @strawberry.field
-    async def assignees(self, info: Info) -> list[User]:
-        ids = await info.context.loaders.assignee_ids_by_issue.load(self.pk)
-        users = await info.context.loaders.user_by_id.load_many(ids)
-        return [User.from_model(u, info) for u in users if u is not None]
+    def assignees(self, info: Info) -> list[User]:
+        loaders = info.context.loaders
+
+        def users(ids: list[int]) -> list[User]:
+            found = [cached(loaders.user_by_id, i) for i in ids]
+            if all(u is not MISSING for u in found):
+                return [User.from_model(u, info) for u in found if isinstance(u, models.User)]
+
+            async def later() -> list[User]:
+                loaded = await loaders.user_by_id.load_many(ids)
+                return [User.from_model(u, info) for u in loaded if u is not None]
+
+            return cast("list[User]", later())
+
+        return now_or_later(loaders.assignee_ids_by_issue, self.pk, users)
 
     @strawberry.field(description="The first assignee (GitLab's legacy single assignee).")
-    async def assignee(self, info: Info) -> User | None:
-        ids = await info.context.loaders.assignee_ids_by_issue.load(self.pk)
-        return await load_user(info, ids[0]) if ids else None
+    def assignee(self, info: Info) -> User | None:
+        loaders = info.context.loaders
+
+        def first(ids: list[int]) -> User | None:
+            if not ids:
+                return None
+            return now_or_later(loaders.user_by_id, ids[0], lambda u: _user(u, info))
+
+        return now_or_later(loaders.assignee_ids_by_issue, self.pk, first)
 
     @strawberry.field
     async def user_notes_count(self, info: Info) -> int:
@@ -411,6 +453,41 @@ class Issue(relay.Node):
         return await graph.critical_path(info, self.model, weighted=weighted)
 
 
+# Issue fields that read through a loader, by what they need loaded.
+_PROJECT_FIELDS = frozenset({"project", "webUrl", "reference"})
+_USER_FIELDS = {"author": "author_id", "closedBy": "closed_by_id"}
+_ASSIGNEE_FIELDS = frozenset({"assignees", "assignee"})
+
+
+def _selected(selections: Sequence[Selection], path: Sequence[str]) -> set[str]:
+    """Names of the fields selected at `path` below `selections`, through fragments."""
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, (FragmentSpread, InlineFragment)):
+            names |= _selected(selection.selections, path)
+        elif not path:
+            names.add(selection.name)
+        elif selection.name == path[0]:
+            names |= _selected(selection.selections, path[1:])
+    return names
+
+
+async def prefetch_relations(
+    info: Info, issues: Sequence[models.Issue], path: Sequence[str] = ("edges", "node")
+) -> None:
+    """Load, a batch each, what the selection at `path` will read of these issues."""
+    if not issues:
+        return
+    # `selected_fields` holds the field being resolved itself, by its name.
+    wanted = _selected(info.selected_fields, (info.field_name, *path))
+    await info.context.loaders.prefetch_issue_relations(
+        issues,
+        projects=not wanted.isdisjoint(_PROJECT_FIELDS),
+        users=[attribute for name, attribute in _USER_FIELDS.items() if name in wanted],
+        assignees=not wanted.isdisjoint(_ASSIGNEE_FIELDS),
+    )
+
+
 _IS_BLOCKED_BY = frozenset({LinkType.IS_BLOCKED_BY})
 _BLOCKS = frozenset({LinkType.BLOCKS})
 _RELATES_TO = frozenset({LinkType.RELATES_TO})
@@ -444,6 +521,7 @@ async def _linked(
     cursor = decode_link_cursor(after)
     loaders = info.context.loaders
     rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor))
+    await prefetch_relations(info, [r.issue for r in rows[:limit]])
     edges = [
         LinkedIssueEdge(
             cursor=encode_link_cursor(r.link.created_at, r.link.id),

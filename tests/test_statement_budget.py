@@ -1,0 +1,185 @@
+"""The representative queries cost a fixed number of SQL statements, whatever the data.
+
+Each query of `bench/queries.py` runs against the same shape of data at two sizes, the
+second ten times the first (issues, links, users, projects' issue lists), and must send
+exactly its budget of statements at both: one per batch, never one per parent object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
+from issuegraph.app import create_app
+from tests.helpers import Api, StatementLog
+
+# Statements on the wire per request (the pool's reset sends nothing; see db/database.py).
+BUDGET = {
+    # token; project by path; the issue by iid; then, as its fields ask: its author, its
+    # assignee ids, their users, its first 100 links with the issues at their other ends
+    # (visibility checked in that statement); for those 100 issues at once: assignee
+    # ids, projects, and every author and assignee.
+    "issue_page": 10,
+    # token; project; its page of 50 issues; their authors; the first 20 links of all 50
+    # issues in one statement, and their first 20 blockers in one more (another filter).
+    "project_page": 6,
+    # token; project; 50 issues; then one statement per level of `links`, for all the
+    # issues of that level (1,000 at the second, 5,000 at the third).
+    "nested_links": 6,
+}
+
+HIDDEN_LINKS = 10  # links of the hub to issues of a private project the viewer cannot read
+
+
+async def build(conn: asyncpg.Connection, scale: int) -> None:
+    """Projects `big/issues` and `big/others` (public) and `big/secret` (private), each
+    with 120 x scale issues; each `big/issues` issue related to the 24 before it,
+    each `big/issues` issue blocked by its namesake in `big/others`; a hub issue
+    (`hub/page#1`) linked to 50 issues of each public project and 10 secret ones."""
+    n = 120 * scale
+    await conn.execute(
+        """
+        insert into users (username, name, avatar_url)
+        select 'author' || g, 'Author ' || g, 'https://avatars.example/' || g
+        from generate_series(1, 30 * $1::int) g
+        """,
+        scale,
+    )
+    await conn.execute(
+        """
+        insert into projects (full_path, name, visibility, last_issue_iid)
+        values ('big/issues', 'Issues', 'public', $1), ('big/others', 'Others', 'public', $1),
+               ('big/secret', 'Secret', 'private', $1), ('hub/page', 'Hub', 'public', 1)
+        """,
+        n,
+    )
+    await conn.execute(
+        """
+        insert into issues (project_id, iid, title, description, labels, author_id,
+                            milestone, weight, created_at)
+        select p.id, g, p.name || ' issue ' || g,
+               case when g % 3 = 0 then 'Described ' || g end,
+               case when g % 2 = 0 then array['bug', 'p' || (g % 4)] else '{}' end,
+               (select min(id) from users) + g % (30 * $2::int),
+               case when g % 5 = 0 then 'v' || (g % 3) end,
+               case when g % 4 = 0 then g % 8 end,
+               now() - make_interval(secs => $1::int - g)
+        from projects p cross join generate_series(1, $1::int) g
+        where p.full_path like 'big/%'
+        union all
+        select p.id, 1, 'The hub', null, array['hub'], (select min(id) from users),
+               null, null, now()
+        from projects p where p.full_path = 'hub/page'
+        """,
+        n,
+        scale,
+    )
+    await conn.execute(
+        """
+        insert into issue_assignees (issue_id, user_id)
+        select i.id, (select min(id) from users) + (i.id * k) % (30 * $1::int)
+        from issues i cross join generate_series(1, 2) k
+        on conflict do nothing
+        """,
+        scale,
+    )
+    await conn.execute(
+        """
+        with big as (select i.id, i.iid from issues i join projects p on p.id = i.project_id
+                     where p.full_path = 'big/issues'),
+             other as (select i.id, i.iid from issues i join projects p on p.id = i.project_id
+                       where p.full_path = 'big/others'),
+             secret as (select i.id, i.iid from issues i join projects p
+                        on p.id = i.project_id where p.full_path = 'big/secret'),
+             hub as (select i.id from issues i join projects p on p.id = i.project_id
+                     where p.full_path = 'hub/page')
+        insert into issue_links (source_id, target_id, link_type)
+        select a.id, b.id, 'relates'::link_type from big a join big b on b.iid between a.iid - 24
+            and a.iid - 1
+        union all
+        select o.id, b.id, 'blocks' from other o join big b on b.iid = o.iid
+        union all
+        select hub.id, b.id, 'relates' from hub, big b where b.iid <= 50
+        union all
+        select hub.id, o.id, 'blocks' from hub, other o where o.iid > $1::int - 50
+        union all
+        select hub.id, s.id, 'relates' from hub, secret s where s.iid <= $2::int
+        """,
+        n,
+        HIDDEN_LINKS,
+    )
+    await conn.execute("analyze")
+
+
+@pytest.fixture(params=[1, 10], ids=["1x", "10x"])
+async def sized(request: Any, database_url: str, world: Any, settings: Any, aiohttp_client: Any):
+    scale: int = request.param
+    conn = await asyncpg.connect(database_url)
+    try:
+        await build(conn, scale)
+    finally:
+        await conn.close()
+    viewer, token = await world.user_with_token("viewer")
+    # A member (REPORTER) of the hub's project: the role lookup is part of every budget.
+    await world.pool.execute(
+        "insert into project_members (project_id, user_id, role) select id, $1, 'reporter'"
+        " from projects where full_path = 'hub/page'",
+        viewer.id,
+    )
+    log = StatementLog()
+    client = await aiohttp_client(create_app(settings, on_connect=log.attach))
+    yield Api(client), log, token, scale
+    await client.close()
+
+
+async def _count(sized: Any, query: str, variables: dict[str, Any]) -> tuple[int, Any]:
+    api, log, token, _scale = sized
+    warm = await api.gql(query, variables, token=token)  # the driver's type introspection
+    assert not warm.errors, warm.errors
+    response = None
+
+    async def run() -> None:
+        nonlocal response
+        response = await api.gql(query, variables, token=token)
+
+    statements = await log.count(run())
+    assert response is not None
+    assert not response.errors, response.errors
+    return statements, response.data
+
+
+async def test_issue_page_statements_do_not_grow_with_the_data(sized):
+    statements, data = await _count(sized, ISSUE_PAGE, {"project": "hub/page", "iid": 1})
+    issue = data["issue"]
+    links = issue["links"]["edges"]
+    assert len(links) == 100  # the 10 secret ones are left out
+    assert {e["node"]["project"]["fullPath"] for e in links} == {"big/issues", "big/others"}
+    assert all(len(e["node"]["assignees"]) >= 1 for e in links)
+    assert all(e["node"]["author"]["username"].startswith("author") for e in links)
+    assert statements == BUDGET["issue_page"], _show(sized[1].queries)
+
+
+async def test_project_page_statements_do_not_grow_with_the_data(sized):
+    statements, data = await _count(sized, PROJECT_PAGE, {"project": "big/issues"})
+    edges = data["project"]["issues"]["edges"]
+    assert len(edges) == 50
+    assert all(len(e["node"]["links"]["edges"]) == 20 for e in edges)
+    assert all(len(e["node"]["blockedBy"]["edges"]) == 1 for e in edges)
+    assert statements == BUDGET["project_page"], _show(sized[1].queries)
+
+
+async def test_three_levels_of_links_cost_one_statement_per_level(sized):
+    statements, data = await _count(sized, NESTED_LINKS, {"project": "big/issues"})
+    level1 = [e["node"] for e in data["project"]["issues"]["edges"]]
+    level2 = [e["node"] for i in level1 for e in i["links"]["edges"]]
+    level3 = [e["node"] for i in level2 for e in i["links"]["edges"]]
+    level4 = [e["node"] for i in level3 for e in i["links"]["edges"]]
+    assert (len(level1), len(level2), len(level3), len(level4)) == (50, 1000, 5000, 25000)
+    assert statements == BUDGET["nested_links"], _show(sized[1].queries)
+
+
+def _show(queries: list[str]) -> str:
+    return "\n".join(" ".join(q.split())[:110] for q in queries)
