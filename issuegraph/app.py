@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,12 @@ from aiohttp import web
 
 from issuegraph.db.database import open_database
 from issuegraph.domain.errors import ErrorCode
+from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
-from issuegraph.schema.errors import error_body
+from issuegraph.schema.errors import INTERNAL_MESSAGE, error_body
 from issuegraph.schema.schema import schema
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
-from issuegraph.view import IssuegraphView, json_response
+from issuegraph.view import OPERATION_NAME, IssuegraphView, json_response
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from issuegraph.db.database import ConnectionHook
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("issuegraph.access")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READY_TIMEOUT_SECONDS = 2.0
@@ -34,22 +37,56 @@ READY_TIMEOUT_SECONDS = 2.0
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id (the client's, if sane), echoed in X-Request-Id."""
+    """Give every request an id (the client's, if sane), echoed in X-Request-Id.
+
+    The id is also the logging context of everything the request does, and the request
+    ends with one access-log line.
+    """
+    started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _CLIENT_REQUEST_ID.match(incoming) else uuid.uuid4().hex
     request[REQUEST_ID] = request_id
+    context = REQUEST_ID_VAR.set(request_id)
+    status = 500
     try:
-        response: web.StreamResponse = await handler(request)
-    except web.HTTPException as error:
-        error.headers["X-Request-Id"] = request_id
-        raise
-    except Exception:
-        log.exception("unhandled error [request %s]", request_id)
-        return json_response(
-            error_body(ErrorCode.INTERNAL, "Internal server error", request_id), 500, request_id
-        )
-    response.headers["X-Request-Id"] = request_id
-    return response
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as error:
+            status = error.status
+            error.headers["X-Request-Id"] = request_id
+            raise
+        except Exception:
+            log.exception("unhandled error [request %s]", request_id)
+            return json_response(
+                error_body(ErrorCode.INTERNAL, INTERNAL_MESSAGE, request_id), 500, request_id
+            )
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(request, status, started)
+        REQUEST_ID_VAR.reset(context)
+
+
+def _log_access(request: web.Request, status: int, started: float) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    operation = request.get(OPERATION_NAME)
+    access_log.info(
+        "%s %s %s %.1fms%s",
+        request.method,
+        request.path,
+        status,
+        duration_ms,
+        f" {operation}" if operation else "",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "operation": operation,
+        },
+    )
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -69,11 +106,16 @@ async def readyz(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) -> web.Application:
     """The application; `on_connect` runs on each new pooled database connection."""
-    app = web.Application(middlewares=[request_id_middleware])
+    # Bodies are read at most this far (a larger one is a 413 from the view, never a buffer).
+    app = web.Application(
+        middlewares=[request_id_middleware], client_max_size=settings.max_body_bytes
+    )
     app[SETTINGS] = settings
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_database(settings, on_connect=on_connect) as database:
+        async with open_database(
+            settings, on_connect=on_connect, statement_timeout_ms=settings.statement_timeout_ms
+        ) as database:
             app[DATABASE] = database
             yield
 

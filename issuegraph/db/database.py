@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "issuegraph"
+# How long opening a connection may take: with the database down or unreachable a
+# request fails fast instead of hanging on a pool that keeps reconnecting.
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -41,6 +44,16 @@ async def create_database_if_missing(admin_dsn: str, name: str) -> None:
                 await conn.execute(f'create database "{name}"')
     finally:
         await conn.close()
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection goes back to the pool, so no round trip for it.
+
+    asyncpg's default reset (unlock advisory locks, CLOSE ALL, UNLISTEN *, RESET ALL)
+    costs one round trip per release. The service takes only transaction-scoped
+    advisory locks, never LISTENs, SETs or opens cursors on a pooled connection, and
+    asyncpg still rolls back a transaction left open before calling this.
+    """
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -65,8 +78,13 @@ async def open_database(
     *,
     apply_migrations: bool = True,
     on_connect: ConnectionHook | None = None,
+    statement_timeout_ms: int = 0,
 ) -> AsyncIterator[Database]:
-    """Yield a migrated, pooled database; stop the embedded server (if ours) on exit."""
+    """Yield a migrated, pooled database; stop the embedded server (if ours) on exit.
+
+    `statement_timeout_ms` (0: none) is PostgreSQL's statement_timeout on every pooled
+    connection; the HTTP service sets it, the command line and migrations do not.
+    """
     embedded: EmbeddedServer | None = None
     dsn = settings.database_url
     if dsn is None:
@@ -87,6 +105,10 @@ async def open_database(
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             init=_init_connection if on_connect is None else _chain(on_connect),
+            reset=_keep_session,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            # Sent in the startup packet: no extra round trip, per connection or request.
+            server_settings={"statement_timeout": str(statement_timeout_ms)},
         )
         try:
             yield Database(pool=pool, dsn=dsn, embedded=embedded)

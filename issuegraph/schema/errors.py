@@ -4,17 +4,70 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from graphql import GraphQLError, GraphQLSyntaxError
 
 from issuegraph.domain.errors import DomainError, ErrorCode
 
 INTERNAL_MESSAGE = "Internal server error"
+# What a client reads for a failure of the infrastructure; the cause (PostgreSQL's own
+# message, perhaps naming a table or a statement) goes to the log only.
+TIMEOUT_MESSAGE = "The request took too long and was cancelled"
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
+_MASKED = {
+    ErrorCode.INTERNAL.value: INTERNAL_MESSAGE,
+    ErrorCode.TIMEOUT.value: TIMEOUT_MESSAGE,
+    ErrorCode.DATABASE_UNAVAILABLE.value: DATABASE_UNAVAILABLE_MESSAGE,
+}
+
+# The server is down, starting, shutting down, out of connection slots, or the connection
+# died (PostgreSQL's classes 08 and 57 but a cancelled statement, and 53300); OSError
+# covers a refused or timed-out reconnect.
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    OSError,
+)
+
+
+def _connection_lost(exception: BaseException) -> bool:
+    # asyncpg's words for a pooled connection that died under a caller: closed, or
+    # terminated by the pool (a server shutting down) while a statement was in flight.
+    return (
+        isinstance(exception, asyncpg.InterfaceError) and "connection is closed" in str(exception)
+    ) or (
+        isinstance(exception, asyncpg.InternalClientError)
+        and "cannot switch to state" in str(exception)
+    )
+
+
+def operational_code(exception: BaseException | None) -> ErrorCode | None:
+    """TIMEOUT or DATABASE_UNAVAILABLE when the infrastructure, not the request, failed."""
+    seen = 0
+    while exception is not None and seen < 4:  # noqa: PLR2004  (a short chain of causes)
+        if isinstance(exception, asyncpg.QueryCanceledError):
+            return ErrorCode.TIMEOUT
+        if isinstance(exception, _UNAVAILABLE) or _connection_lost(exception):
+            return ErrorCode.DATABASE_UNAVAILABLE
+        exception = exception.__cause__
+        seen += 1
+    return None
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """True unless the error comes from an exception no rule raised on purpose."""
+    """True unless the error comes from an exception no rule raised on purpose.
+
+    A timeout or a database outage is expected too: the view logs it, without a traceback.
+    """
     original = error.original_error
-    return original is None or isinstance(original, (DomainError, GraphQLError))
+    return (
+        original is None
+        or isinstance(original, (DomainError, GraphQLError))
+        or operational_code(original) is not None
+    )
 
 
 def error_code(error: GraphQLError) -> str:
@@ -26,7 +79,7 @@ def error_code(error: GraphQLError) -> str:
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
     if original is not None and not isinstance(original, GraphQLError):
-        return ErrorCode.INTERNAL.value
+        return (operational_code(original) or ErrorCode.INTERNAL).value
     # Without a path the document failed validation, unless a variable's value did.
     if error.path is None and not error.message.startswith("Variable "):
         return "GRAPHQL_VALIDATION_FAILED"
@@ -36,9 +89,10 @@ def error_code(error: GraphQLError) -> str:
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     code = error_code(error)
     original = error.original_error
-    formatted: dict[str, Any] = {
-        "message": INTERNAL_MESSAGE if code == ErrorCode.INTERNAL.value else error.message
-    }
+    # Whatever an unexpected exception says stays in the log (stack, SQL, hidden titles).
+    unexpected = original is not None and not isinstance(original, (DomainError, GraphQLError))
+    masked = code == ErrorCode.INTERNAL.value or (unexpected and code in _MASKED)
+    formatted: dict[str, Any] = {"message": _MASKED[code] if masked else error.message}
     if error.locations:
         formatted["locations"] = [
             {"line": loc.line, "column": loc.column} for loc in error.locations
@@ -57,8 +111,11 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return formatted
 
 
-def error_body(code: ErrorCode | str, message: str, request_id: str) -> dict[str, Any]:
-    """A GraphQL-shaped body for failures that happen before execution."""
-    return {
-        "errors": [{"message": message, "extensions": {"code": str(code), "requestId": request_id}}]
-    }
+def error_body(
+    code: ErrorCode | str, message: str, request_id: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A GraphQL-shaped body for failures that happen before (or instead of) execution."""
+    extensions: dict[str, Any] = {"code": str(code), "requestId": request_id}
+    if details:
+        extensions["details"] = details
+    return {"errors": [{"message": message, "extensions": extensions}]}
