@@ -593,6 +593,15 @@ async def test_issue_list_sql_filter_agrees_with_can_read_issue_for_every_viewer
                     pool, project_id=project.id, scope=flt, state=state
                 )
                 assert count == len(expected), (viewer.user_id, project.full_path, state)
+            # The SQL function the graph walks call holds the same rule.
+            visible = await pool.fetch(
+                "select i.id from issues i where i.project_id = $3"
+                " and issue_visible(i, $1::bigint, $2::boolean) order by i.id",
+                flt.viewer_id,
+                flt.admin,
+                project.id,
+            )
+            assert [r["id"] for r in visible] == sorted(i for i, ok in readable.items() if ok)
 
     # The world is rich enough for the comparison to mean something.
     assert outcomes == {(False, True), (False, False), (True, True), (True, False)}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from graphql import (
     GraphQLList,
@@ -100,11 +100,29 @@ def _basic_field(field: GraphQLField) -> Completer | None:
         or getattr(resolve, "__name__", "") != "_get_basic_result"
     ):
         return None
-    complete = _value_completer(field.type)
-    if complete is None:
-        return None
     get = definition.default_resolver
     name = definition.python_name
+    output = field.type
+    non_null = isinstance(output, GraphQLNonNull)
+    inner = output.of_type if isinstance(output, GraphQLNonNull) else output
+    if is_leaf_type(inner):
+        # The common case in one step: read, check for null, coerce.
+        coerce = inner.coerce_output_value
+
+        def read_leaf(source: Any) -> Any:
+            try:
+                value = get(source, name)
+                if value is None:
+                    return SLOW if non_null else None
+                coerced = coerce(value)
+            except Exception:  # noqa: BLE001  (graphql-core's path raises it, located)
+                return SLOW
+            return SLOW if coerced is None or coerced is Undefined else coerced
+
+        return read_leaf
+    complete = _value_completer(output)
+    if complete is None:
+        return None
 
     def read(source: Any) -> Any:
         try:
@@ -154,15 +172,36 @@ def _typename(parent_type: GraphQLObjectType) -> Completer:
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectField:
-    """A basic field whose value is an object, or a list of objects, of one object type."""
+class ObjectShape:
+    """An output type that is an object type, or a list of one object type."""
 
-    read: Callable[[Any], Any]
     field_type: GraphQLOutputType
     object_type: GraphQLObjectType
     non_null: bool
     # None for a single object; else whether the list's items are non-null
     non_null_items: bool | None
+
+
+def _object_shape(output: GraphQLOutputType) -> ObjectShape | None:
+    non_null = isinstance(output, GraphQLNonNull)
+    inner = output.of_type if isinstance(output, GraphQLNonNull) else output
+    non_null_items: bool | None = None
+    if isinstance(inner, GraphQLList):
+        non_null_items = isinstance(inner.of_type, GraphQLNonNull)
+        inner = (
+            inner.of_type.of_type if isinstance(inner.of_type, GraphQLNonNull) else inner.of_type
+        )
+    if not isinstance(inner, GraphQLObjectType) or not _plain_type_check(inner):
+        return None
+    return ObjectShape(output, inner, non_null, non_null_items)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectField:
+    """A basic field whose value is an object, or a list of objects, of one object type."""
+
+    read: Callable[[Any], Any]
+    shape: ObjectShape
 
 
 def _object_field(field: GraphQLField) -> ObjectField | None:
@@ -174,16 +213,8 @@ def _object_field(field: GraphQLField) -> ObjectField | None:
         or getattr(field.resolve, "__name__", "") != "_get_basic_result"
     ):
         return None
-    output = field.type
-    non_null = isinstance(output, GraphQLNonNull)
-    inner = output.of_type if isinstance(output, GraphQLNonNull) else output
-    non_null_items: bool | None = None
-    if isinstance(inner, GraphQLList):
-        non_null_items = isinstance(inner.of_type, GraphQLNonNull)
-        inner = (
-            inner.of_type.of_type if isinstance(inner.of_type, GraphQLNonNull) else inner.of_type
-        )
-    if not isinstance(inner, GraphQLObjectType) or not _plain_type_check(inner):
+    shape = _object_shape(field.type)
+    if shape is None:
         return None
     get = definition.default_resolver
     name = definition.python_name
@@ -194,7 +225,60 @@ def _object_field(field: GraphQLField) -> ObjectField | None:
         except Exception:  # noqa: BLE001  (graphql-core's path raises it, located)
             return SLOW
 
-    return ObjectField(read, field.type, inner, non_null, non_null_items)
+    return ObjectField(read, shape)
+
+
+IN_PLACE = "__issuegraph_in_place__"
+R = TypeVar("R", bound=Callable[..., Any])
+
+
+def in_place(resolver: R) -> R:
+    """Marks a resolver that reads nothing of `info` but `info.context`.
+
+    `FastExecutor` calls such a resolver directly, with a stand-in that has only
+    `context`, instead of through graphql-core's and Strawberry's per-field machinery.
+    A marked resolver that touches anything else of `info` fails with AttributeError.
+    """
+    setattr(resolver, IN_PLACE, True)
+    return resolver
+
+
+class ContextOnly:
+    """What an `in_place` resolver gets as its `info`."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedField:
+    """A field with an `in_place` resolver, no arguments and no field extensions."""
+
+    field: GraphQLField
+    resolve: Callable[[Any, ContextOnly], Any]
+    leaf: Callable[[Any], Any] | None
+    shape: ObjectShape | None
+
+
+def _resolved_field(field: GraphQLField) -> ResolvedField | None:
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    base = getattr(definition, "base_resolver", None)
+    function = getattr(base, "wrapped_func", None)
+    if (
+        function is None
+        or not getattr(function, IN_PLACE, False)
+        or field.args
+        or definition.extensions  # type: ignore[union-attr]
+        or getattr(field.resolve, "__name__", "") != "_resolver"  # sync, no error handlers
+    ):
+        return None
+
+    def resolve(source: Any, info: ContextOnly) -> Any:
+        return function(source, info=info)
+
+    return ResolvedField(field, resolve, _value_completer(field.type), _object_shape(field.type))
 
 
 def _plain_type_check(object_type: GraphQLObjectType) -> bool:
@@ -205,30 +289,57 @@ def _plain_type_check(object_type: GraphQLObjectType) -> bool:
     )
 
 
+Plan = Completer | ObjectField | ResolvedField
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with plain fields completed in place (see the module)."""
 
-    # Plans by (parent type, field name): a leaf completer, an object field, or None for
-    # the generic path. Bounded by the schema: one entry per field of an object type.
-    _plans: ClassVar[dict[tuple[GraphQLObjectType, str], Completer | ObjectField | None]] = {}
+    # Plans by (parent type, field name); None sends the field down the generic path.
+    # Bounded by the schema: one entry per field of an object type at most.
+    _plans: ClassVar[dict[tuple[GraphQLObjectType, str], Plan | None]] = {}
 
-    def _plan(
-        self, parent_type: GraphQLObjectType, field_name: str
-    ) -> Completer | ObjectField | None:
+    def _plan(self, parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
         key = (parent_type, field_name)
         try:
             return self._plans[key]
         except KeyError:
             pass
-        plan: Completer | ObjectField | None = None
+        plan: Plan | None = None
         if field_name == "__typename":
             plan = _typename(parent_type)
         else:
             field = parent_type.fields.get(field_name)
             if field is not None:
-                plan = _basic_field(field) or _relay_id(parent_type, field) or _object_field(field)
+                plan = (
+                    _basic_field(field)
+                    or _relay_id(parent_type, field)
+                    or _object_field(field)
+                    or _resolved_field(field)
+                )
         self._plans[key] = plan
         return plan
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each grouped field set (one per selection and type, memoised by graphql-core for
+        # the whole request) with the plans of its fields, looked up once per request.
+        self._compiled: dict[int, tuple[GroupedFieldSet, list[tuple[str, Any, Plan | None]]]]
+        self._compiled = {}
+
+    def _compile(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[tuple[str, Any, Plan | None]]:
+        compiled = self._compiled.get(id(grouped_field_set))
+        if compiled is not None and compiled[0] is grouped_field_set:
+            return compiled[1]
+        entries = [
+            (name, details, self._plan(parent_type, details[0].node.name.value))
+            for name, details in grouped_field_set.items()
+        ]
+        # The set is kept with its plans, so its id cannot be reused while they are cached.
+        self._compiled[id(grouped_field_set)] = (grouped_field_set, entries)
+        return entries
 
     def execute_fields(
         self,
@@ -249,15 +360,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                result = self._complete_fast(
-                    parent_type, source_value, path, response_name, field_details_list
+            for response_name, details, plan in self._compile(parent_type, grouped_field_set):
+                result = (
+                    SLOW
+                    if plan is None
+                    else self._complete_fast(
+                        plan, parent_type, source_value, path, response_name, details
+                    )
                 )
                 if result is SLOW:
                     result = self.execute_field(
                         parent_type,
                         source_value,
-                        field_details_list,
+                        details,
                         Path(path, response_name, parent_type.name),
                         None,
                     )
@@ -276,79 +391,137 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _complete_fast(
         self,
+        plan: Plan,
         parent_type: GraphQLObjectType,
         source: Any,
         path: Path | None,
         response_name: str,
         field_details_list: FieldDetailsList,
     ) -> Any:
-        plan = self._plan(parent_type, field_details_list[0].node.name.value)
-        if plan is None:
-            return SLOW
         if isinstance(plan, ObjectField):
-            return self._complete_object_field(
-                plan, parent_type, source, path, response_name, field_details_list
+            value = plan.read(source)
+            if value is SLOW:
+                return SLOW
+            field_path = Path(path, response_name, parent_type.name)
+            return self._complete_shape(plan.shape, value, field_path, field_details_list)
+        if isinstance(plan, ResolvedField):
+            return self._complete_resolved(
+                plan,
+                parent_type,
+                source,
+                Path(path, response_name, parent_type.name),
+                field_details_list,
             )
         return plan(source)
 
-    def _complete_object_field(
+    def _complete_resolved(
         self,
-        plan: ObjectField,
+        plan: ResolvedField,
         parent_type: GraphQLObjectType,
         source: Any,
-        path: Path | None,
-        response_name: str,
+        path: Path,
         field_details_list: FieldDetailsList,
     ) -> Any:
-        """The completed value of a basic object (list) field, or SLOW.
+        """graphql-core's `execute_field` for an `in_place` resolver, in fewer steps.
+
+        The resolver runs once, here; what it returns is completed in place when it can
+        be, else by graphql-core's `complete_value` or `complete_awaitable_value`.
+        """
+        return_type = plan.field.type
+        try:
+            result = plan.resolve(source, ContextOnly(self.context_value))
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type,
+                    field_details_list,
+                    self._info(plan, parent_type, path, field_details_list),
+                    path,
+                    result,
+                    None,
+                )
+            completed = SLOW
+            if plan.leaf is not None:
+                completed = plan.leaf(result)
+            elif plan.shape is not None:
+                completed = self._complete_shape(plan.shape, result, path, field_details_list)
+            if completed is SLOW:
+                completed = self.complete_value(
+                    return_type,
+                    field_details_list,
+                    self._info(plan, parent_type, path, field_details_list),
+                    path,
+                    result,
+                    None,
+                )
+        except Exception as raw_error:  # noqa: BLE001  (as graphql-core's execute_field)
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_completed(completed, return_type, field_details_list, path)
+        return completed
+
+    def _info(
+        self,
+        plan: ResolvedField,
+        parent_type: GraphQLObjectType,
+        path: Path,
+        field_details_list: FieldDetailsList,
+    ) -> Any:
+        nodes = [details.node for details in field_details_list]
+        return self.build_resolve_info(plan.field, nodes, parent_type, path)
+
+    def _complete_shape(
+        self,
+        shape: ObjectShape,
+        value: Any,
+        path: Path,
+        field_details_list: FieldDetailsList,
+    ) -> Any:
+        """The completed value of an object (list) field, or SLOW.
 
         SLOW is answered only before anything ran, so graphql-core's path can take the
-        field over from scratch. Once sub-fields run, errors are handled as its
+        value over from scratch. Once sub-fields run, errors are handled as its
         `execute_field` and `complete_list_item_value` handle them.
         """
-        value = plan.read(source)
         if value is None:
-            return SLOW if plan.non_null else None
-        if value is SLOW or not _acceptable(plan, value):
+            return SLOW if shape.non_null else None
+        if not _acceptable(shape, value):
             return SLOW
         grouped, defer_usages, _forbidden = self.collect_subfields(
-            plan.object_type, field_details_list
+            shape.object_type, field_details_list
         )
         if defer_usages:
             return SLOW
-        field_path = Path(path, response_name, parent_type.name)
         completed: AwaitableOrValue[dict[str, Any] | list[Any]]
         try:
-            if plan.non_null_items is None:
-                completed = self.execute_fields(plan.object_type, value, field_path, grouped, None)
+            if shape.non_null_items is None:
+                completed = self.execute_fields(shape.object_type, value, path, grouped, None)
             else:
-                completed = self._complete_items(
-                    plan, value, field_path, grouped, field_details_list
-                )
+                completed = self._complete_items(shape, value, path, grouped, field_details_list)
         except Exception as raw_error:  # noqa: BLE001  (as graphql-core's execute_field)
-            self.handle_field_error(raw_error, plan.field_type, field_details_list, field_path)
+            self.handle_field_error(raw_error, shape.field_type, field_details_list, path)
             return None
         if self.is_awaitable(completed):
-            return self._await_completed(completed, plan.field_type, field_details_list, field_path)
+            return self._await_completed(completed, shape.field_type, field_details_list, path)
         return completed
 
     def _complete_items(
         self,
-        plan: ObjectField,
+        shape: ObjectShape,
         items: Sequence[Any],
         path: Path,
         grouped: GroupedFieldSet,
         field_details_list: FieldDetailsList,
     ) -> AwaitableOrValue[list[Any]]:
         item_type: GraphQLOutputType = (
-            GraphQLNonNull(plan.object_type) if plan.non_null_items else plan.object_type
+            GraphQLNonNull(shape.object_type) if shape.non_null_items else shape.object_type
         )
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
             for index, item in enumerate(items):
                 value = self._complete_item(
-                    plan, item, item_type, path.add_key(index, None), grouped, field_details_list
+                    shape, item, item_type, path.add_key(index, None), grouped, field_details_list
                 )
                 completed.append(value)
                 if self.is_awaitable(value):
@@ -363,7 +536,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _complete_item(
         self,
-        plan: ObjectField,
+        shape: ObjectShape,
         item: Any,
         item_type: GraphQLOutputType,
         item_path: Path,
@@ -373,7 +546,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if item is None:  # allowed: `_acceptable` checked the list
             return None
         try:
-            value = self.execute_fields(plan.object_type, item, item_path, grouped, None)
+            value = self.execute_fields(shape.object_type, item, item_path, grouped, None)
         except Exception as raw_error:  # noqa: BLE001  (as complete_list_item_value)
             self.handle_field_error(raw_error, item_type, field_details_list, item_path)
             return None
@@ -395,16 +568,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-def _acceptable(plan: ObjectField, value: Any) -> bool:
+def _acceptable(shape: ObjectShape, value: Any) -> bool:
     """Whether graphql-core would complete `value` without an error of its own."""
     # Strawberry's `is_type_of` ignores its `info` (checked by `_plain_type_check`).
-    is_type_of: Any = plan.object_type.is_type_of
-    if plan.non_null_items is None:
+    is_type_of: Any = shape.object_type.is_type_of
+    if shape.non_null_items is None:
         return is_type_of is None or bool(is_type_of(value, None))
     if not isinstance(value, (list, tuple)):
         return False
     return all(
-        not plan.non_null_items
+        not shape.non_null_items
         if item is None
         else (is_type_of is None or bool(is_type_of(item, None)))
         for item in value

@@ -22,6 +22,7 @@ from issuegraph.domain.models import IssueState, Role, Visibility
 from issuegraph.loaders import MISSING, cached, now_or_later
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
+from issuegraph.schema.execution import in_place
 from issuegraph.schema.pagination import (
     Connection,
     Edge,
@@ -137,6 +138,7 @@ class Project(relay.Node):
         )
 
     @strawberry.field
+    @in_place
     def web_url(self, info: Info) -> str:
         return f"{info.context.settings.public_url}/{self.full_path}"
 
@@ -260,10 +262,12 @@ class Issue(relay.Node):
     # issues; with the value loaded they complete in place (see `loaders.now_or_later`).
 
     @strawberry.field
+    @in_place
     def project(self, info: Info) -> Project:
         return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, _project)
 
     @strawberry.field
+    @in_place
     def web_url(self, info: Info) -> str:
         def url(project: models.Project | None) -> str:
             path = _known(project).full_path
@@ -272,6 +276,7 @@ class Issue(relay.Node):
         return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, url)
 
     @strawberry.field(description='The full reference, e.g. "group/project#12".')
+    @in_place
     def reference(self, info: Info) -> str:
         def reference(project: models.Project | None) -> str:
             return f"{_known(project).full_path}#{self.iid}"
@@ -279,6 +284,7 @@ class Issue(relay.Node):
         return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, reference)
 
     @strawberry.field
+    @in_place
     def author(self, info: Info) -> User:
         def author(user: models.User | None) -> User:
             assert user is not None  # noqa: S101  (authors are never deleted while issues exist)
@@ -287,6 +293,7 @@ class Issue(relay.Node):
         return now_or_later(info.context.loaders.user_by_id, self.model.author_id, author)
 
     @strawberry.field
+    @in_place
     def closed_by(self, info: Info) -> User | None:
         closed_by_id = self.model.closed_by_id
         if closed_by_id is None:
@@ -294,6 +301,7 @@ class Issue(relay.Node):
         return now_or_later(info.context.loaders.user_by_id, closed_by_id, lambda u: _user(u, info))
 
     @strawberry.field
+    @in_place
     def assignees(self, info: Info) -> list[User]:
         loaders = info.context.loaders
 
@@ -311,6 +319,7 @@ class Issue(relay.Node):
         return now_or_later(loaders.assignee_ids_by_issue, self.pk, users)
 
     @strawberry.field(description="The first assignee (GitLab's legacy single assignee).")
+    @in_place
     def assignee(self, info: Info) -> User | None:
         loaders = info.context.loaders
 
