@@ -27,6 +27,7 @@ number of SQL statements per traversal, which must not grow with the graph.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from issuegraph.app import create_app
+from issuegraph.config import Settings
 from issuegraph.domain.models import Issue, Project, Role, User, Visibility
 from tests.helpers import Api, StatementLog, World
 
@@ -644,6 +646,13 @@ class Cast:
     admin: Viewer
     home: Project
     users: dict[str, User] = field(default_factory=dict)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests ask for many whole walks at once (no `first`: up to 10,000 nodes each),
+    far over the default cost ceiling, which tests/test_limits.py covers."""
+    return dataclasses.replace(settings, max_query_cost=10**9)
 
 
 @pytest.fixture

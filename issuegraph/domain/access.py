@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError, not_found
 from issuegraph.domain.models import Issue, IssueLink, Project, Role, Viewer, Visibility
+from issuegraph.domain.validation import can_name_a_row
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -100,6 +101,8 @@ class Access:
 
     async def project(self, ref: str | int) -> Project | None:
         key = parse_project_ref(ref) if isinstance(ref, str) else ref
+        if not can_name_a_row(key):
+            return None
         if isinstance(key, int):
             project = await self._data.project_by_id(key)
         else:
@@ -115,6 +118,8 @@ class Access:
         return issue
 
     async def issue_by_id(self, issue_id: int) -> Issue | None:
+        if not can_name_a_row(issue_id):
+            return None
         issue = await self._data.issue_by_id(issue_id)
         if issue is None or not await self.can_read_issue(issue):
             return None
@@ -122,6 +127,8 @@ class Access:
 
     async def link(self, link_id: int) -> IssueLink | None:
         """A link, if the viewer may read both of its issues."""
+        if not can_name_a_row(link_id):
+            return None
         link = await self._data.link_by_id(link_id)
         if link is None:
             return None

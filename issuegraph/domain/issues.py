@@ -49,6 +49,9 @@ async def _assignee_ids(
     if not usernames:
         return []
     wanted = {u.lower() for u in usernames}
+    unnameable = sorted(u for u in wanted if not validation.can_name_a_row(u))
+    if unnameable:
+        raise not_found(f"User {unnameable[0]!r}", path)
     users = await user_queries.users_by_usernames(pool, sorted(wanted))
     missing = wanted - {u.username.lower() for u in users}
     if missing:

@@ -57,7 +57,8 @@ async def add_member(
     )
     if role is Role.OWNER and not await access.has_role(project, Role.OWNER):
         raise forbidden("Only an owner can add another owner", ["role"])
-    users = await user_queries.users_by_usernames(pool, [username])
+    known = validation.can_name_a_row(username)
+    users = await user_queries.users_by_usernames(pool, [username]) if known else []
     if not users:
         raise not_found(f"User {username!r}", ["username"])
     user = users[0]

@@ -10,8 +10,11 @@ from issuegraph.domain.errors import bad_input
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-# C0 controls other than tab/newline/carriage return, DEL, and C1 controls.
+# C0 controls other than tab/newline/carriage return (NUL among them, which PostgreSQL
+# refuses in text), DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Half of a UTF-16 surrogate pair: JSON can carry one ("\ud800"), UTF-8 cannot encode it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
 USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 FULL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
@@ -22,6 +25,17 @@ MAX_DESCRIPTION = 1_048_576
 MAX_LABELS = 100
 MAX_LABEL = 255
 MAX_WEIGHT = 1_000_000
+# Ids are PostgreSQL bigints: a larger number names nothing (and asyncpg cannot send it).
+MAX_DATABASE_ID = 2**63 - 1
+
+
+def can_name_a_row(key: str | int) -> bool:
+    """Whether a lookup key could match a stored row: an id within bigint range, or text
+    PostgreSQL can hold (no NUL, no unpaired surrogate). A key that cannot is simply
+    missing; callers answer null or NOT_FOUND without asking the database."""
+    if isinstance(key, int):
+        return 0 < key <= MAX_DATABASE_ID
+    return "\x00" not in key and not _SURROGATE.search(key)
 
 
 def single_line(value: str, field: str, *, max_length: int, path: Sequence[str | int]) -> str:
@@ -31,6 +45,7 @@ def single_line(value: str, field: str, *, max_length: int, path: Sequence[str |
         raise bad_input(f"{field} must not be blank", path)
     if _CONTROL.search(text) or _LINE_BREAK.search(text):
         raise bad_input(f"{field} must not contain control characters or line breaks", path)
+    _check_encodable(text, field, path)
     if len(text) > max_length:
         raise bad_input(
             f"{field} is too long ({len(text)} characters, at most {max_length})",
@@ -48,6 +63,7 @@ def multi_line(
         return None
     if _CONTROL.search(value):
         raise bad_input(f"{field} must not contain control characters", path)
+    _check_encodable(value, field, path)
     if len(value) > max_length:
         raise bad_input(
             f"{field} is too long ({len(value)} characters, at most {max_length})",
@@ -55,6 +71,11 @@ def multi_line(
             maxLength=max_length,
         )
     return value
+
+
+def _check_encodable(text: str, field: str, path: Sequence[str | int]) -> None:
+    if _SURROGATE.search(text):
+        raise bad_input(f"{field} must be valid Unicode (it holds an unpaired surrogate)", path)
 
 
 def labels(values: Iterable[str], path: list[str]) -> list[str]:

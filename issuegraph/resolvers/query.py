@@ -5,6 +5,7 @@ from strawberry import relay
 
 from issuegraph.context import Info
 from issuegraph.domain.errors import bad_input
+from issuegraph.domain.validation import can_name_a_row
 from issuegraph.schema.links import IssueLink
 from issuegraph.schema.types import Issue, Project, User
 
@@ -19,6 +20,8 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
     except ValueError:
         raise bad_input(f"{global_id!r} is not a valid global id", ["id"]) from None
     access = info.context.access
+    if gid.type_name in NODE_TYPES and not can_name_a_row(pk):
+        return None
     if gid.type_name == "Issue":
         issue = await access.issue_by_id(pk)
         return Issue.from_model(issue) if issue else None
