@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -32,6 +33,21 @@ def _with_database(settings: Settings, action: Callable[[Database], Awaitable[in
     return asyncio.run(run())
 
 
+# The cyclic collector's first generation runs after this many new container objects. A
+# response tree is tens of thousands of dicts and lists that reference counting frees;
+# at the default (700) the collector runs dozens of times a request, and its full passes
+# over everything alive take tens of milliseconds (measured on the issue-page query:
+# about 3 ms a request, 45 ms a full pass; 1.3 ms and none with these settings).
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Keep what start-up made out of the collector's way, and collect less often."""
+    gc.collect()
+    gc.freeze()  # modules, the schema, settings: never garbage, never traversed again
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvloop  # noqa: PLC0415
     from aiohttp import web  # noqa: PLC0415
@@ -41,8 +57,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     logging.getLogger(__name__).info("serving on http://%s:%s/graphql", host, port)
+    app = create_app(settings)
+    tune_gc()
     web.run_app(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         print=None,
