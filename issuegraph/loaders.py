@@ -79,6 +79,8 @@ class Loaders:
     def __init__(self, pool: Any, viewer: Viewer) -> None:
         self._pool = pool
         self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
+        # What each selection of a list of issues reads (schema.types.prefetch_relations).
+        self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, frozenset[str]]] = {}
         self.user_by_id = DataLoader[int, "User | None"](self._users_by_id)
         self.project_by_id_loader = DataLoader[int, "Project | None"](self._projects_by_id)
         self.project_by_path_loader = DataLoader[str, "Project | None"](self._projects_by_path)

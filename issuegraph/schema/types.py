@@ -487,8 +487,17 @@ async def prefetch_relations(
     """Load, a batch each, what the selection at `path` will read of these issues."""
     if not issues:
         return
-    # `selected_fields` holds the field being resolved itself, by its name.
-    wanted = _selected(info.selected_fields, (info.field_name, *path))
+    # Worked out once per field node and request: a list of 50 issues asks 50 times.
+    node = info._raw_info.field_nodes[0]  # noqa: SLF001  (the AST node Strawberry's Info wraps)
+    plans = info.context.loaders.prefetch_plans
+    key = (id(node), tuple(path))
+    known = plans.get(key)
+    if known is not None and known[0] is node:
+        wanted = known[1]
+    else:
+        # `selected_fields` holds the field being resolved itself, by its name.
+        wanted = frozenset(_selected(info.selected_fields, (info.field_name, *path)))
+        plans[key] = (node, wanted)  # the node kept alive, so its id is not reused
     await info.context.loaders.prefetch_issue_relations(
         issues,
         projects=not wanted.isdisjoint(_PROJECT_FIELDS),

@@ -19,12 +19,16 @@ LINK_COLUMNS = (
 EVENT_CHANNEL = "issuegraph_link_events"
 
 
+# By the database's label: a dict lookup costs a tenth of the Enum call, row after row.
+_STORED_TYPES = {stored.value: stored for stored in StoredLinkType}
+
+
 def to_link(row: Any, prefix: str = "") -> IssueLink:
     return IssueLink(
         id=row[f"{prefix}id"],
         source_id=row[f"{prefix}source_id"],
         target_id=row[f"{prefix}target_id"],
-        link_type=StoredLinkType(row[f"{prefix}link_type"]),
+        link_type=_STORED_TYPES[row[f"{prefix}link_type"]],
         author_id=row[f"{prefix}author_id"],
         updated_by_id=row[f"{prefix}updated_by_id"],
         created_at=row[f"{prefix}created_at"],
