@@ -312,6 +312,24 @@ async def test_get_picks_a_query_by_operation_name_and_an_empty_one_means_none(s
     assert single.status == 200, single.body
 
 
+async def test_several_operations_without_a_name_are_a_request_error(site, pool):
+    document = (
+        'query A { project(fullPath: "acme/web") { fullPath } }'
+        ' mutation B { createProject(input: {fullPath: "acme/unnamed", name: "U"})'
+        " { errors { code } } }"
+    )
+    answer = await post(site, document, headers=STRICT)
+    error = assert_refused(answer, 400, "GRAPHQL_VALIDATION_FAILED")
+    assert "operation name" in error["message"]
+    legacy = await post(site, document)
+    assert legacy.status == 200
+    assert legacy.body["data"] is None
+    named = await post(site, document, headers=STRICT, operationName="A")
+    assert named.body == {"data": {"project": {"fullPath": "acme/web"}}}
+    created = await pool.fetchval("select count(*) from projects where full_path = 'acme/unnamed'")
+    assert created == 0
+
+
 async def test_methods_other_than_get_and_post_are_405_allow_get_post(site):
     for method in ["PUT", "DELETE", "PATCH"]:
         answer = await call(site, method, json={"query": PROJECT_QUERY}, headers=STRICT)

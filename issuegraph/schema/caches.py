@@ -12,14 +12,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graphql import parse
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+    from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 
 # Distinct query texts remembered; a parsed document of the largest query allowed
 # (10,000 characters) takes well under a megabyte.
@@ -67,5 +67,20 @@ class DocumentCache(SchemaExtension):
                 options,
                 tuple(execution.validation_rules),
             )
-            execution.pre_execution_errors = list(errors)
+            execution.pre_execution_errors = list(errors) or _unnamed_choice(execution)
         yield
+
+
+def _unnamed_choice(execution: Any) -> list[GraphQLError]:
+    """A document of several operations names the one to run (GraphQL's GetOperation).
+
+    Strawberry would run the first; the specification makes it a request error.
+    """
+    document = execution.graphql_document
+    # `operation_name` falls back to the first operation's; what the client sent is this:
+    if execution._provided_operation_name is not None or document is None:  # noqa: SLF001
+        return []
+    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if operations < 2:  # noqa: PLR2004  (one operation needs no name)
+        return []
+    return [GraphQLError("Must provide operation name if query contains multiple operations.")]
