@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
+import pytest
 from asyncpg import introspection
 
 from issuegraph.db.queries import projects as project_queries
@@ -144,3 +152,57 @@ class StatementLog:
         await action
         await asyncio.sleep(0.05)  # loggers run via call_soon
         return len(self.queries)
+
+
+ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    stderr: bytes = b""  # everything the server wrote, once it has stopped
+
+
+@contextlib.asynccontextmanager
+async def serve_process(port: int, env: dict[str, str]) -> AsyncIterator[Served]:
+    """`issuegraph serve` as a process of its own on a loopback port, ready (`/healthz`
+    answers) when the block starts; stopped with SIGINT (killed after 15 s) when it ends."""
+    proc = await asyncio.create_subprocess_exec(
+        str(ISSUEGRAPH),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    served = Served(f"http://127.0.0.1:{port}")
+    try:
+        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
+            while True:
+                if proc.returncode is not None:
+                    stderr = await proc.stderr.read() if proc.stderr else b""
+                    pytest.fail(f"issuegraph serve exited: {stderr.decode()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"{served.base}/healthz") as response:
+                        if response.status == 200:
+                            break
+                await asyncio.sleep(0.1)
+        yield served
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            async with asyncio.timeout(15):
+                _, served.stderr = await proc.communicate()
+        except TimeoutError:
+            proc.kill()
+            _, served.stderr = await proc.communicate()

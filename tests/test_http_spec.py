@@ -16,9 +16,6 @@ import io
 import json
 import logging
 import os
-import signal
-import socket
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -37,8 +34,8 @@ from issuegraph.domain.models import Role, Visibility
 from issuegraph.logs import JsonFormatter, TextFormatter
 from issuegraph.state import DATABASE
 from issuegraph.view import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, encode_json, negotiate
+from tests.helpers import free_port, serve_process
 
-ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")
 STRICT = {"Accept": GRAPHQL_RESPONSE_JSON}
 LEGACY = {"Accept": APPLICATION_JSON}
 PROJECT_QUERY = '{ project(fullPath: "acme/web") { fullPath } }'
@@ -838,14 +835,7 @@ def test_text_log_lines_name_the_request_too():
     assert "request_id" not in json.loads(JsonFormatter().format(record))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_serve_writes_json_log_lines_with_an_access_line_per_request(database_url):
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
     env |= {
         "DATABASE_URL": database_url,
@@ -853,41 +843,19 @@ async def test_serve_writes_json_log_lines_with_an_access_line_per_request(datab
         "ISSUEGRAPH_LOG_FORMAT": "json",
         "ISSUEGRAPH_POOL_MIN_SIZE": "1",
     }
-    proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with asyncio.timeout(30):
-                while True:
-                    assert proc.returncode is None, "issuegraph serve exited"
-                    with contextlib.suppress(aiohttp.ClientError):
-                        async with session.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    await asyncio.sleep(0.1)
-            async with session.post(
-                f"{base}/graphql",
-                json={"query": "{ nope }"},
-                headers={"X-Request-Id": "serve-req-1", **STRICT},
-            ) as response:
-                assert response.status == 400
-                body = await response.json(content_type=None)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(15):
-            _, stderr = await proc.communicate()
+    async with (
+        serve_process(free_port(), env) as served,
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{served.base}/graphql",
+            json={"query": "{ nope }"},
+            headers={"X-Request-Id": "serve-req-1", **STRICT},
+        ) as response,
+    ):
+        assert response.status == 400
+        body = await response.json(content_type=None)
     assert body["errors"][0]["extensions"]["requestId"] == "serve-req-1"
-    lines = [json.loads(line) for line in stderr.decode().splitlines()]
+    lines = [json.loads(line) for line in served.stderr.decode().splitlines()]
     assert lines, "no log lines"
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     access = [line for line in lines if line["logger"] == "issuegraph.access"]

@@ -12,13 +12,9 @@ ISSUEGRAPH_E2E=required (as `make test` sets), which makes that a failure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,13 +26,13 @@ from issuegraph.demo import seed_demo
 from issuegraph.domain.auth import create_token
 from issuegraph.domain.models import TokenScope
 from issuegraph.playground import CONTENT_SECURITY_POLICY
+from tests.helpers import free_port, serve_process
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYGROUND = REPO / "graphql_playground"
 SCRIPT = PLAYGROUND / "e2e" / "playground-e2e.mjs"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")
 
 LINK_KINDS = ["BLOCKS", "PARENT_OF", "RELATES_TO", "DUPLICATES", "CLONES"]
 # The graph view's colours (graphql_playground/src/graph/graph.js), as Cytoscape reports them.
@@ -86,12 +82,6 @@ def prerequisites() -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def server(prerequisites: None, database_url: str, pool: Any) -> AsyncIterator[str]:
     """`issuegraph serve` on a free port, on this test's database with the demo data."""
@@ -104,39 +94,8 @@ async def server(prerequisites: None, database_url: str, pool: Any) -> AsyncIter
         "ISSUEGRAPH_POOL_MIN_SIZE": "1",
         "ISSUEGRAPH_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
-            while True:
-                if proc.returncode is not None:
-                    stderr = await proc.stderr.read() if proc.stderr else b""
-                    pytest.fail(f"issuegraph serve exited: {stderr.decode()}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.1)
-        yield base
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(15):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    async with serve_process(port, env) as served:
+        yield served.base
 
 
 DEPENDENCIES = """

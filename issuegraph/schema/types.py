@@ -107,8 +107,7 @@ def _user(user: models.User | None, info: Info) -> User | None:
 async def load_user(info: Info, user_id: int | None) -> User | None:
     if user_id is None:
         return None
-    user = await info.context.loaders.user_by_id.load(user_id)
-    return User.from_model(user, info) if user else None
+    return _user(await info.context.loaders.user_by_id.load(user_id), info)
 
 
 @strawberry.type(description="A project: a home for issues, with a visibility and members.")
