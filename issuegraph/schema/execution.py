@@ -175,6 +175,8 @@ class ObjectShape:
     non_null: bool
     # None for a single object; else whether the list's items are non-null
     non_null_items: bool | None
+    # the list's item type (the object type, or non-null of it); None for a single object
+    item_type: GraphQLOutputType | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,14 +322,14 @@ def _object_shape(output: GraphQLOutputType) -> ObjectShape | None:
     non_null = isinstance(output, GraphQLNonNull)
     inner = output.of_type if isinstance(output, GraphQLNonNull) else output
     non_null_items: bool | None = None
+    item_type: GraphQLOutputType | None = None
     if isinstance(inner, GraphQLList):
-        non_null_items = isinstance(inner.of_type, GraphQLNonNull)
-        inner = (
-            inner.of_type.of_type if isinstance(inner.of_type, GraphQLNonNull) else inner.of_type
-        )
+        item_type = inner.of_type
+        non_null_items = isinstance(item_type, GraphQLNonNull)
+        inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
     if not isinstance(inner, GraphQLObjectType) or not _plain_type_check(inner):
         return None
-    return ObjectShape(output, inner, non_null, non_null_items)
+    return ObjectShape(output, inner, non_null, non_null_items, item_type)
 
 
 def _object_field(field: GraphQLField) -> ObjectField | None:
@@ -981,9 +983,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[list[Any]]:
         """graphql-core's `complete_list_value` for a list of objects of one type;
         `field` is (parent path, response name, parent type name)."""
-        item_type: GraphQLOutputType = (
-            GraphQLNonNull(shape.object_type) if shape.non_null_items else shape.object_type
-        )
+        item_type: Any = shape.item_type
         shared = child.shared
         path: Path | None = None
         completed: list[Any] = []
@@ -1059,12 +1059,13 @@ def _acceptable(shape: ObjectShape, value: Any) -> bool:
         return is_type_of is None or bool(is_type_of(value, None))
     if not isinstance(value, (list, tuple)):
         return False
-    return all(
-        not shape.non_null_items
-        if item is None
-        else (is_type_of is None or bool(is_type_of(item, None)))
-        for item in value
-    )
+    for item in value:
+        if item is None:
+            if shape.non_null_items:
+                return False
+        elif is_type_of is not None and not is_type_of(item, None):
+            return False
+    return True
 
 
 async def _settled(container: Any, keys: Sequence[Any]) -> Any:
