@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import inspect
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -30,10 +29,11 @@ LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] |
 CountKey = tuple[int, frozenset[LinkType] | None]
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
     from issuegraph.db.queries.links import LinkedIssue
     from issuegraph.domain.models import Issue, IssueLink, Project, Role, User, Viewer
+    from issuegraph.schema.types import PrefetchPlan
 
 
 K = TypeVar("K")
@@ -52,6 +52,57 @@ def cached(loader: DataLoader[K, V], key: K) -> V | object:
     return future.result()
 
 
+class Loader(DataLoader[K, V]):
+    """A DataLoader that also keeps what a resolver made of each loaded value.
+
+    Fields that complete in place ask for the same few users and projects a hundred
+    times a request. `made` answers the one object (the schema's) made of a key's value
+    for the request, instead of a new one per parent; the executor then also shares the
+    answer of its selection. Priming over a key or clearing it drops what was made of it,
+    so `made` never answers other than `load` would: a loaded value is never replaced
+    otherwise (`load` only replaces a cancelled future).
+    """
+
+    def __init__(self, load_fn: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
+        super().__init__(load_fn)
+        self._made: dict[K, Any] = {}
+
+    def made(self, key: K) -> object:
+        """What `make` made of `key`'s value for this request, else MISSING."""
+        return self._made.get(key, MISSING)
+
+    def make(self, key: K, make: Callable[[V], R]) -> R | object:
+        """`make(value)` for a loaded key, kept for `made`; MISSING when not loaded.
+
+        Every caller of one loader makes the same of a value (the schema's object for it).
+        """
+        value = cached(self, key)
+        if value is MISSING:
+            return MISSING
+        made = self._made[key] = make(cast("V", value))
+        return made
+
+    def prime_many(self, data: Mapping[K, V], force: bool = False) -> None:
+        super().prime_many(data, force)
+        if force:
+            for key in data:
+                self._made.pop(key, None)
+
+    def clear(self, key: K) -> None:
+        self._made.pop(key, None)
+        super().clear(key)
+
+    def clear_many(self, keys: Iterable[K]) -> None:
+        keys = list(keys)
+        for key in keys:
+            self._made.pop(key, None)
+        super().clear_many(keys)
+
+    def clear_all(self) -> None:
+        self._made.clear()
+        super().clear_all()
+
+
 def now_or_later(loader: DataLoader[K, V], key: K, then: Callable[[V], R]) -> R:
     """`then(value)` at once when the loader holds `key`'s value, else an awaitable of it.
 
@@ -65,10 +116,7 @@ def now_or_later(loader: DataLoader[K, V], key: K, then: Callable[[V], R]) -> R:
         return then(cast("V", value))
 
     async def later() -> R:
-        result: Any = then(await loader.load(key))
-        if inspect.isawaitable(result):  # `then` went to a loader of its own
-            result = await result
-        return cast("R", result)
+        return then(await loader.load(key))
 
     return cast("R", later())
 
@@ -80,9 +128,10 @@ class Loaders:
         self._pool = pool
         self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
         # What each selection of a list of issues reads (schema.types.prefetch_relations).
-        self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, frozenset[str]]] = {}
-        self.user_by_id = DataLoader[int, "User | None"](self._users_by_id)
-        self.project_by_id_loader = DataLoader[int, "Project | None"](self._projects_by_id)
+        self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, PrefetchPlan]] = {}
+        # Fields of issues that complete in place make objects of these users and projects.
+        self.user_by_id = Loader[int, "User | None"](self._users_by_id)
+        self.project_by_id_loader = Loader[int, "Project | None"](self._projects_by_id)
         self.project_by_path_loader = DataLoader[str, "Project | None"](self._projects_by_path)
         self.issue_by_id_loader = DataLoader[int, "Issue | None"](self._issues_by_id)
         self.issue_by_iid_loader = DataLoader[tuple[int, int], "Issue | None"](self._issues_by_iid)
@@ -174,8 +223,8 @@ class Loaders:
                 pages[(anchor, types, limit, after)] = []
             for row in rows:
                 pages[(row.anchor_id, types, limit, after)].append(row)
-                self.prime_issue(row.issue, force=False)
-                self.link_by_id_loader.prime(row.link.id, row.link)
+            self.prime_issues([row.issue for row in rows], force=False)
+            self.link_by_id_loader.prime_many({row.link.id: row.link for row in rows})
         return [pages[key] for key in keys]
 
     async def _linked_issue_counts(self, keys: Sequence[CountKey]) -> list[int]:
@@ -210,9 +259,10 @@ class Loaders:
         """One statement per distinct walk, for every issue that asked for it."""
         found: dict[tuple[int, Walk], list[Reached]] = {key: [] for key in keys}
         for walk, anchors in _group(keys).items():
-            for reached in await graph_queries.walk_from(self._pool, anchors, walk, self._scope):
-                found[(reached.anchor_id, walk)].append(reached)
-                self.prime_issue(reached.issue, force=False)
+            reached = await graph_queries.walk_from(self._pool, anchors, walk, self._scope)
+            for one in reached:
+                found[(one.anchor_id, walk)].append(one)
+            self.prime_issues([one.issue for one in reached], force=False)
         return [found[key] for key in keys]
 
     async def _rollups(self, keys: Sequence[tuple[int, Walk]]) -> list[tuple[int, int]]:
@@ -267,24 +317,30 @@ class Loaders:
         """
         issues = list(issues)
         user_ids = {getattr(i, name) for i in issues for name in users} - {None}
-        jobs: list[Awaitable[Any]] = []
-        if projects:
-            jobs.append(self.project_by_id_loader.load_many({i.project_id for i in issues}))
-        if assignees:
-            jobs.append(self.assignee_ids_by_issue.load_many([i.id for i in issues]))
-        if jobs:
-            loaded = await asyncio.gather(*jobs)
-            if assignees:
-                user_ids.update(u for ids in loaded[-1] for u in ids)
+        # One gather of every key's future: a gather of `load_many`s (gathers themselves)
+        # costs a second callback per key.
+        project_ids = {i.project_id for i in issues} if projects else set()
+        issue_ids = [i.id for i in issues] if assignees else []
+        if project_ids or issue_ids:
+            loaded: list[Any] = await asyncio.gather(
+                *map(self.project_by_id_loader.load, project_ids),
+                *map(self.assignee_ids_by_issue.load, issue_ids),
+            )
+            # the projects first, then each issue's assignee ids
+            user_ids.update(u for ids in loaded[len(project_ids) :] for u in ids)
         if user_ids:
             await self.user_by_id.load_many(sorted(user_ids))
 
     # -- priming after reads and writes --------------------------------------------------
 
-    def prime_issue(self, issue: Issue, *, force: bool = True) -> None:
-        """Remember an issue just read or written (replacing what was cached, if `force`)."""
-        self.issue_by_id_loader.prime(issue.id, issue, force=force)
-        self.issue_by_iid_loader.prime((issue.project_id, issue.iid), issue, force=force)
+    def prime_issues(self, issues: Sequence[Issue], *, force: bool = True) -> None:
+        """Remember issues just read or written (replacing what was cached, if `force`).
+
+        One `prime_many` per loader, not a `prime` per issue: a page of links primes
+        thousands, and each `prime` also scans the loader's pending batch.
+        """
+        self.issue_by_id_loader.prime_many({i.id: i for i in issues}, force=force)
+        self.issue_by_iid_loader.prime_many({(i.project_id, i.iid): i for i in issues}, force=force)
 
     def forget_issue(self, issue: Issue) -> None:
         _clear(self.issue_by_id_loader, issue.id)

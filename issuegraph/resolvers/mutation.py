@@ -81,7 +81,7 @@ class IssueMutation:
         ctx = info.context
 
         def build(issue: Any) -> dict[str, Any]:
-            ctx.loaders.prime_issue(issue)
+            ctx.loaders.prime_issues([issue])
             return {"issue": Issue.from_model(issue)}
 
         return await run_mutation(
@@ -114,7 +114,7 @@ class IssueMutation:
         changes = issue_service.IssueChanges(given=frozenset(given), **given)
 
         def build(issue: Any) -> dict[str, Any]:
-            ctx.loaders.prime_issue(issue)
+            ctx.loaders.prime_issues([issue])
             ctx.loaders.forget_assignees(issue.id)
             return {"issue": Issue.from_model(issue)}
 

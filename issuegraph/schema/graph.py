@@ -139,8 +139,7 @@ async def ready_issues(
     rows = await graph_queries.ready_issues_page(
         ctx.pool, project_id=project_id, scope=scope, after_iid=after_iid, limit=limit + 1
     )
-    for row in rows:
-        ctx.loaders.prime_issue(row, force=False)
+    ctx.loaders.prime_issues(rows, force=False)
     edges = [
         Edge(cursor=encode_cursor("ready", r.iid), node=Issue.from_model(r)) for r in rows[:limit]
     ]

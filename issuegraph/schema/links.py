@@ -11,7 +11,8 @@ from strawberry import relay
 from issuegraph.context import Info
 from issuegraph.domain import link_types, models
 from issuegraph.domain.link_types import LinkType
-from issuegraph.schema.pagination import Connection
+from issuegraph.schema.execution import in_place
+from issuegraph.schema.pagination import Connection, PageInfo, encode_link_cursor
 from issuegraph.schema.types import Issue, User, load_user
 
 
@@ -78,9 +79,33 @@ async def _end(info: Info, issue_id: int) -> Issue:
     return Issue.from_model(issue)
 
 
+def _cursor(edge: LinkedIssueEdge) -> str:
+    return encode_link_cursor(edge.link_created_at, edge.link.pk)
+
+
+# The cursors are written when asked for: most pages select no edge's cursor, and lists
+# below a list of issues seldom select their pageInfo.
+
+
+@in_place
+def _edge_cursor(root: LinkedIssueEdge, info: Info) -> str:  # noqa: ARG001  (in_place: takes info)
+    return _cursor(root)
+
+
+@in_place
+def _page_info(root: LinkedIssueConnection, info: Info) -> PageInfo:  # noqa: ARG001  (as above)
+    edges = root.edges
+    return PageInfo(
+        has_next_page=root.has_next_page,
+        has_previous_page=root.has_previous_page,
+        start_cursor=_cursor(edges[0]) if edges else None,
+        end_cursor=_cursor(edges[-1]) if edges else None,
+    )
+
+
 @strawberry.type(description="One linked issue, seen from the issue whose list this is.")
 class LinkedIssueEdge:
-    cursor: str
+    cursor: str = strawberry.field(resolver=_edge_cursor)
     node: Issue = strawberry.field(description="The issue at the other end of the link.")
     link: IssueLink
     link_type: LinkType = strawberry.field(description="The link's type read from this side.")
@@ -91,6 +116,9 @@ class LinkedIssueEdge:
 @strawberry.type
 class LinkedIssueConnection(Connection[Issue]):
     edges: list[LinkedIssueEdge]  # type: ignore[assignment]  # edges that carry the link
+    page_info: PageInfo = strawberry.field(resolver=_page_info)
+    has_next_page: strawberry.Private[bool]
+    has_previous_page: strawberry.Private[bool]
 
 
 @strawberry.type(description="A link as GitLab's GET .../links/:id shows it.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 
 import strawberry
@@ -30,7 +31,6 @@ from issuegraph.schema.pagination import (
     decode_id_cursor,
     decode_link_cursor,
     encode_cursor,
-    encode_link_cursor,
     page_size,
 )
 
@@ -104,10 +104,49 @@ def _user(user: models.User | None, info: Info) -> User | None:
     return User.from_model(user, info) if user else None
 
 
+def _author(user: User | None) -> User:
+    assert user is not None  # noqa: S101  (authors are never deleted while issues exist)
+    return user
+
+
 async def load_user(info: Info, user_id: int | None) -> User | None:
     if user_id is None:
         return None
     return _user(await info.context.loaders.user_by_id.load(user_id), info)
+
+
+# The request's one object per user and project (`Loader.made`), for the fields of issues
+# that complete in place: a hundred issues share a few, and the executor shares the
+# answers of one object. Once the object is made, these allocate nothing (no closure).
+
+
+def _user_now(info: Info, user_id: int) -> User | object | None:
+    """The request's `User` of an id (None: no such user) if it is loaded, else MISSING."""
+    loader = info.context.loaders.user_by_id
+    user = loader.made(user_id)
+    if user is MISSING:
+        user = loader.make(user_id, lambda u: _user(u, info))
+    return user
+
+
+def _project_now(info: Info, project_id: int) -> Project | object:
+    """The request's `Project` of an id if it is loaded, else MISSING."""
+    loader = info.context.loaders.project_by_id_loader
+    project = loader.made(project_id)
+    if project is MISSING:
+        project = loader.make(project_id, _project)
+    return project
+
+
+async def _load_assignees(info: Info, issue_id: int) -> list[User]:
+    loaders = info.context.loaders
+    users = await loaders.user_by_id.load_many(await loaders.assignee_ids_by_issue.load(issue_id))
+    return [User.from_model(u, info) for u in users if u is not None]
+
+
+async def _load_assignee(info: Info, issue_id: int) -> User | None:
+    ids = await info.context.loaders.assignee_ids_by_issue.load(issue_id)
+    return await load_user(info, ids[0]) if ids else None
 
 
 @strawberry.type(description="A project: a home for issues, with a visibility and members.")
@@ -174,8 +213,7 @@ class Project(relay.Node):
         )
         has_next = len(rows) > limit
         rows = rows[:limit]
-        for row in rows:
-            ctx.loaders.prime_issue(row)
+        ctx.loaders.prime_issues(rows)
         await prefetch_relations(info, rows)
         edges = [Edge(cursor=encode_cursor("issue", r.iid), node=Issue.from_model(r)) for r in rows]
 
@@ -263,7 +301,11 @@ class Issue(relay.Node):
     @strawberry.field
     @in_place
     def project(self, info: Info) -> Project:
-        return now_or_later(info.context.loaders.project_by_id_loader, self.project_id, _project)
+        project = _project_now(info, self.project_id)
+        if project is MISSING:
+            loader = info.context.loaders.project_by_id_loader
+            return now_or_later(loader, self.project_id, _project)
+        return cast("Project", project)
 
     @strawberry.field
     @in_place
@@ -285,11 +327,12 @@ class Issue(relay.Node):
     @strawberry.field
     @in_place
     def author(self, info: Info) -> User:
-        def author(user: models.User | None) -> User:
-            assert user is not None  # noqa: S101  (authors are never deleted while issues exist)
-            return User.from_model(user, info)
-
-        return now_or_later(info.context.loaders.user_by_id, self.model.author_id, author)
+        author_id = self.model.author_id
+        user = _user_now(info, author_id)
+        if user is MISSING:
+            loader = info.context.loaders.user_by_id
+            return now_or_later(loader, author_id, lambda u: _author(_user(u, info)))
+        return _author(cast("User | None", user))
 
     @strawberry.field
     @in_place
@@ -297,37 +340,38 @@ class Issue(relay.Node):
         closed_by_id = self.model.closed_by_id
         if closed_by_id is None:
             return None
-        return now_or_later(info.context.loaders.user_by_id, closed_by_id, lambda u: _user(u, info))
+        user = _user_now(info, closed_by_id)
+        if user is MISSING:
+            return cast("User | None", load_user(info, closed_by_id))
+        return cast("User | None", user)
 
     @strawberry.field
     @in_place
     def assignees(self, info: Info) -> list[User]:
-        loaders = info.context.loaders
-
-        def users(ids: list[int]) -> list[User]:
-            found = [cached(loaders.user_by_id, i) for i in ids]
-            if all(u is not MISSING for u in found):
-                return [User.from_model(u, info) for u in found if isinstance(u, models.User)]
-
-            async def later() -> list[User]:
-                loaded = await loaders.user_by_id.load_many(ids)
-                return [User.from_model(u, info) for u in loaded if u is not None]
-
-            return cast("list[User]", later())
-
-        return now_or_later(loaders.assignee_ids_by_issue, self.pk, users)
+        ids = cached(info.context.loaders.assignee_ids_by_issue, self.pk)
+        if ids is not MISSING:
+            users: list[User] = []
+            for user_id in cast("list[int]", ids):
+                user = _user_now(info, user_id)
+                if user is MISSING:
+                    break
+                if isinstance(user, User):
+                    users.append(user)
+            else:
+                return users
+        return cast("list[User]", _load_assignees(info, self.pk))
 
     @strawberry.field(description="The first assignee (GitLab's legacy single assignee).")
     @in_place
     def assignee(self, info: Info) -> User | None:
-        loaders = info.context.loaders
-
-        def first(ids: list[int]) -> User | None:
+        ids = cached(info.context.loaders.assignee_ids_by_issue, self.pk)
+        if ids is not MISSING:
             if not ids:
                 return None
-            return now_or_later(loaders.user_by_id, ids[0], lambda u: _user(u, info))
-
-        return now_or_later(loaders.assignee_ids_by_issue, self.pk, first)
+            user = _user_now(info, cast("list[int]", ids)[0])
+            if user is not MISSING:
+                return cast("User | None", user)
+        return cast("User | None", _load_assignee(info, self.pk))
 
     @strawberry.field
     async def user_notes_count(self, info: Info) -> int:
@@ -480,6 +524,23 @@ def _selected(selections: Sequence[Selection], path: Sequence[str]) -> set[str]:
     return names
 
 
+@dataclass(frozen=True, slots=True)
+class PrefetchPlan:
+    """What a selection of a list of issues reads through loaders (`prefetch_relations`)."""
+
+    projects: bool
+    users: tuple[str, ...]  # the user-id attributes to follow
+    assignees: bool
+
+    @classmethod
+    def of(cls, wanted: set[str]) -> PrefetchPlan:
+        return cls(
+            projects=not wanted.isdisjoint(_PROJECT_FIELDS),
+            users=tuple(attribute for name, attribute in _USER_FIELDS.items() if name in wanted),
+            assignees=not wanted.isdisjoint(_ASSIGNEE_FIELDS),
+        )
+
+
 async def prefetch_relations(
     info: Info, issues: Sequence[models.Issue], path: Sequence[str] = ("edges", "node")
 ) -> None:
@@ -492,17 +553,15 @@ async def prefetch_relations(
     key = (id(node), tuple(path))
     known = plans.get(key)
     if known is not None and known[0] is node:
-        wanted = known[1]
+        plan = known[1]
     else:
         # `selected_fields` holds the field being resolved itself, by its name.
-        wanted = frozenset(_selected(info.selected_fields, (info.field_name, *path)))
-        plans[key] = (node, wanted)  # the node kept alive, so its id is not reused
-    await info.context.loaders.prefetch_issue_relations(
-        issues,
-        projects=not wanted.isdisjoint(_PROJECT_FIELDS),
-        users=[attribute for name, attribute in _USER_FIELDS.items() if name in wanted],
-        assignees=not wanted.isdisjoint(_ASSIGNEE_FIELDS),
-    )
+        plan = PrefetchPlan.of(_selected(info.selected_fields, (info.field_name, *path)))
+        plans[key] = (node, plan)  # the node kept alive, so its id is not reused
+    if plan.projects or plan.users or plan.assignees:
+        await info.context.loaders.prefetch_issue_relations(
+            issues, projects=plan.projects, users=plan.users, assignees=plan.assignees
+        )
 
 
 _IS_BLOCKED_BY = frozenset({LinkType.IS_BLOCKED_BY})
@@ -538,24 +597,27 @@ async def _linked(
     cursor = decode_link_cursor(after)
     loaders = info.context.loaders
     rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor))
-    await prefetch_relations(info, [r.issue for r in rows[:limit]])
+    page = rows[:limit]
+    await prefetch_relations(info, [r.issue for r in page])
     edges = [
         LinkedIssueEdge(
-            cursor=encode_link_cursor(r.link.created_at, r.link.id),
             node=Issue.from_model(r.issue),
             link=IssueLink.from_model(r.link),
             link_type=seen_from(r.link.link_type, is_source=r.link.source_id == issue_id),
             link_created_at=r.link.created_at,
             link_updated_at=r.link.updated_at,
         )
-        for r in rows[:limit]
+        for r in page
     ]
 
     async def count() -> int:
         return await loaders.linked_issue_count.load((issue_id, types))
 
     return LinkedIssueConnection(
-        edges=edges, page_info=page_info(edges, len(rows) > limit, after), counter=count
+        edges=edges,
+        has_next_page=len(rows) > limit,
+        has_previous_page=after is not None,
+        counter=count,
     )
 
 

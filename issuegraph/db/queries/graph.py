@@ -57,7 +57,7 @@ async def walk_from(conn: Any, anchors: list[int], walk: Walk, scope: ReadScope)
     """For each anchor, the issues its walk reaches, nearest first (then by id)."""
     rows = await conn.fetch(
         f"""
-        select a.id as anchor, w.distance, {ISSUE_COLUMNS}
+        select {ISSUE_COLUMNS}, a.id as anchor, w.distance
           from unnest($1::bigint[]) as a(id)
           {_WALK}
           join issues i on i.id = w.issue_id
@@ -73,7 +73,7 @@ async def walk_all(conn: Any, start: list[int], walk: Walk, scope: ReadScope) ->
     """One walk from a whole set of issues at once (anchor_id 0 on every row)."""
     rows = await conn.fetch(
         f"""
-        select w.distance, {ISSUE_COLUMNS}
+        select {ISSUE_COLUMNS}, w.distance
           from issue_graph_walk($1::bigint[], $2::link_type[], $3::boolean, $4::boolean,
                                 $5::integer, $6::issue_state[], $7::bigint, $8::boolean) w
           join issues i on i.id = w.issue_id

@@ -1,42 +1,60 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from issuegraph.db.queries.visibility import readable_issue
 from issuegraph.domain.access import ReadScope
 from issuegraph.domain.models import Issue, IssueState
 
-COLUMNS = (
-    "i.id, i.project_id, i.iid, i.title, i.description, i.state, i.labels, i.author_id, "
-    "i.milestone, i.due_date, i.confidential, i.weight, i.closed_at, i.closed_by_id, "
-    "i.created_at, i.updated_at"
-)
-
+# The columns are the model's fields, in their order: `to_issue` reads a row's values by
+# position and hands them on by position, which costs a third less than by name, row
+# after row. Queries put these columns first, or pass `to_issue` where they start.
+COLUMNS = ", ".join(f"i.{field.name}" for field in fields(Issue))
+WIDTH = len(fields(Issue))
 
 # By the database's label: a dict lookup costs a tenth of the Enum call, row after row.
 _STATES = {state.value: state for state in IssueState}
 
 
-def to_issue(row: Any) -> Issue:
+def to_issue(row: Any, at: int = 0) -> Issue:
+    """The issue whose COLUMNS `row` holds from position `at` on."""
+    (
+        id_,
+        project_id,
+        iid,
+        title,
+        description,
+        state,
+        labels,
+        author_id,
+        milestone,
+        due_date,
+        confidential,
+        weight,
+        closed_at,
+        closed_by_id,
+        created_at,
+        updated_at,
+    ) = row[at : at + WIDTH]
     return Issue(
-        id=row["id"],
-        project_id=row["project_id"],
-        iid=row["iid"],
-        title=row["title"],
-        description=row["description"],
-        state=_STATES[row["state"]],
-        labels=tuple(row["labels"]),
-        author_id=row["author_id"],
-        milestone=row["milestone"],
-        due_date=row["due_date"],
-        confidential=row["confidential"],
-        weight=row["weight"],
-        closed_at=row["closed_at"],
-        closed_by_id=row["closed_by_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id_,
+        project_id,
+        iid,
+        title,
+        description,
+        _STATES[state],
+        tuple(labels),
+        author_id,
+        milestone,
+        due_date,
+        confidential,
+        weight,
+        closed_at,
+        closed_by_id,
+        created_at,
+        updated_at,
     )
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
+from issuegraph.db.queries.issues import WIDTH as ISSUE_WIDTH
 from issuegraph.db.queries.issues import to_issue
 from issuegraph.db.queries.visibility import readable_issue
 from issuegraph.domain.models import Issue, IssueLink, Note, StoredLinkType
 
-LINK_COLUMNS = (
-    "l.id, l.source_id, l.target_id, l.link_type, l.author_id, l.updated_by_id, "
-    "l.created_at, l.updated_at"
-)
+# The model's fields in their order, as in `issues.COLUMNS`: `to_link` passes by position.
+LINK_COLUMNS = ", ".join(f"l.{field.name}" for field in fields(IssueLink))
+LINK_WIDTH = len(fields(IssueLink))
 EVENT_CHANNEL = "issuegraph_link_events"
 
 
@@ -23,16 +23,19 @@ EVENT_CHANNEL = "issuegraph_link_events"
 _STORED_TYPES = {stored.value: stored for stored in StoredLinkType}
 
 
-def to_link(row: Any, prefix: str = "") -> IssueLink:
+def to_link(row: Any, at: int = 0) -> IssueLink:
+    """The link whose LINK_COLUMNS `row` holds from position `at` on."""
+    values = row[at : at + LINK_WIDTH]
+    id_, source_id, target_id, link_type, author_id, updated_by_id, created_at, updated_at = values
     return IssueLink(
-        id=row[f"{prefix}id"],
-        source_id=row[f"{prefix}source_id"],
-        target_id=row[f"{prefix}target_id"],
-        link_type=_STORED_TYPES[row[f"{prefix}link_type"]],
-        author_id=row[f"{prefix}author_id"],
-        updated_by_id=row[f"{prefix}updated_by_id"],
-        created_at=row[f"{prefix}created_at"],
-        updated_at=row[f"{prefix}updated_at"],
+        id_,
+        source_id,
+        target_id,
+        _STORED_TYPES[link_type],
+        author_id,
+        updated_by_id,
+        created_at,
+        updated_at,
     )
 
 
@@ -63,6 +66,10 @@ _EDGES = f"""
 """
 
 
+# LINK_COLUMNS as `ranked` (below) holds them.
+_RANKED_LINK_COLUMNS = ", ".join(f"r.{field.name}" for field in fields(IssueLink))
+
+
 async def linked_issues_page(
     conn: Any,
     *,
@@ -87,10 +94,7 @@ async def linked_issues_page(
               from visible v
              where $6::timestamptz is null or (v.created_at, v.id) > ($6::timestamptz, $7::bigint)
         )
-        select r.anchor, r.id as l_id, r.source_id as l_source_id, r.target_id as l_target_id,
-               r.link_type as l_link_type, r.author_id as l_author_id,
-               r.updated_by_id as l_updated_by_id, r.created_at as l_created_at,
-               r.updated_at as l_updated_at, {ISSUE_COLUMNS}
+        select {ISSUE_COLUMNS}, {_RANKED_LINK_COLUMNS}, r.anchor
           from ranked r join issues i on i.id = r.other
          where r.rn <= $8
          order by r.anchor, r.rn
@@ -104,8 +108,10 @@ async def linked_issues_page(
         after[1] if after else None,
         limit,
     )
+    # The issue's columns first, then the link's (see the select).
     return [
-        LinkedIssue(anchor_id=r["anchor"], link=to_link(r, "l_"), issue=to_issue(r)) for r in rows
+        LinkedIssue(anchor_id=r["anchor"], link=to_link(r, ISSUE_WIDTH), issue=to_issue(r))
+        for r in rows
     ]
 
 
