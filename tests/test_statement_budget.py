@@ -183,3 +183,31 @@ async def test_three_levels_of_links_cost_one_statement_per_level(sized):
 
 def _show(queries: list[str]) -> str:
     return "\n".join(" ".join(q.split())[:110] for q in queries)
+
+
+# The issue page's relations of linked issues reached through a named fragment and an
+# inline one: loaded ahead all the same.
+_FRAGMENTED_ISSUE_PAGE = """
+query Fragmented($project: ID!, $iid: Int!) {
+  issue(project: $project, iid: $iid) {
+    id author { id } assignees { id } project { id }
+    ...Links
+  }
+}
+fragment Links on Issue {
+  links(first: 100) {
+    edges { ... on LinkedIssueEdge { node { ...Linked ... on Issue { project { fullPath } } } } }
+  }
+}
+fragment Linked on Issue { id title author { username } assignees { username } }
+"""
+
+
+async def test_fields_behind_fragments_are_loaded_ahead_too(sized):
+    statements, data = await _count(
+        sized, _FRAGMENTED_ISSUE_PAGE, {"project": "hub/page", "iid": 1}
+    )
+    links = data["issue"]["links"]["edges"]
+    assert len(links) == 100
+    assert all(e["node"]["assignees"] and e["node"]["project"] for e in links)
+    assert statements == BUDGET["issue_page"], _show(sized[1].queries)

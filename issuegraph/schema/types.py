@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from issuegraph.context import Info
 from issuegraph.db.queries import issues as issue_queries
@@ -35,6 +35,8 @@ from issuegraph.schema.pagination import (
 )
 
 if TYPE_CHECKING:
+    from graphql import FragmentDefinitionNode, SelectionNode, SelectionSetNode
+
     from issuegraph.schema.graph import CriticalPath, DependencyGraph, Rollup
     from issuegraph.schema.graph import CriticalPath as CriticalPathRef
     from issuegraph.schema.graph import DependencyGraph as DependencyGraphRef
@@ -511,16 +513,33 @@ _USER_FIELDS = {"author": "author_id", "closedBy": "closed_by_id"}
 _ASSIGNEE_FIELDS = frozenset({"assignees", "assignee"})
 
 
-def _selected(selections: Sequence[Selection], path: Sequence[str]) -> set[str]:
-    """Names of the fields selected at `path` below `selections`, through fragments."""
+def _selected(
+    selections: Iterable[SelectionNode],
+    path: Sequence[str],
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> set[str]:
+    """Names of the fields selected at `path` below `selections`, through fragments.
+
+    It reads the document's nodes along `path` only (Strawberry's `selected_fields`
+    would convert the whole subtree first); directives are not evaluated, so a field
+    under @skip may be loaded ahead for nothing, never missed.
+    """
     names: set[str] = set()
     for selection in selections:
-        if isinstance(selection, (FragmentSpread, InlineFragment)):
-            names |= _selected(selection.selections, path)
-        elif not path:
-            names.add(selection.name)
-        elif selection.name == path[0]:
-            names |= _selected(selection.selections, path[1:])
+        inner: SelectionSetNode | None = None
+        rest = path
+        if isinstance(selection, FieldNode):
+            if not path:
+                names.add(selection.name.value)
+            elif selection.name.value == path[0]:
+                inner, rest = selection.selection_set, path[1:]
+        elif isinstance(selection, InlineFragmentNode):
+            inner = selection.selection_set
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            inner = fragment.selection_set if fragment is not None else None
+        if inner is not None:
+            names |= _selected(inner.selections, rest, fragments)
     return names
 
 
@@ -555,8 +574,14 @@ async def prefetch_relations(
     if known is not None and known[0] is node:
         plan = known[1]
     else:
-        # `selected_fields` holds the field being resolved itself, by its name.
-        plan = PrefetchPlan.of(_selected(info.selected_fields, (info.field_name, *path)))
+        raw = info._raw_info  # noqa: SLF001
+        selections = (
+            selection
+            for field_node in raw.field_nodes
+            if field_node.selection_set is not None
+            for selection in field_node.selection_set.selections
+        )
+        plan = PrefetchPlan.of(_selected(selections, path, raw.fragments))
         plans[key] = (node, plan)  # the node kept alive, so its id is not reused
     if plan.projects or plan.users or plan.assignees:
         await info.context.loaders.prefetch_issue_relations(
