@@ -21,15 +21,20 @@ inlines what the field needs:
   the parent type's name and the node id, as relay's `to_base64` writes it;
 - a basic field whose value is an object or a list of objects of one object type, and a
   resolver marked `@in_place` (it reads nothing of `info` but the context): completed
-  here, the objects by their own selection's generated function.
+  here, the objects by their own selection's generated function; a selection of leaves
+  only also has a path-free `fast` function whose answer is shared by every place the
+  same object appears in the result;
+- any other Strawberry resolver without field extensions or exception handlers whose
+  arguments are of leaf types: called as Strawberry's wrapper calls it, with the
+  arguments coerced and converted once per request instead of once per parent.
 
 Anything unusual on the way (a null for a non-null type, a value the scalar refuses, a
 source that is not the expected class) sends that field down graphql-core's own
 `execute_field`, which raises the error with its exact message, path and null
-propagation; every other field (resolvers with arguments, abstract types) takes that path
-too. Field order, aliases, directives and fragments are untouched: they are decided by
-`collect_fields`, before these functions run. `tests/test_execution.py` compares this
-executor with Strawberry's stock one byte for byte.
+propagation; every other field (resolvers with input-object arguments or extensions,
+abstract types) takes that path too. Field order, aliases, directives and fragments are
+untouched: they are decided by `collect_fields`, before these functions run.
+`tests/test_execution.py` compares this executor with Strawberry's stock one byte for byte.
 """
 
 from __future__ import annotations
