@@ -317,19 +317,19 @@ class Loaders:
         """
         issues = list(issues)
         user_ids = {getattr(i, name) for i in issues for name in users} - {None}
-        # One gather of every key's future: a gather of `load_many`s (gathers themselves)
-        # costs a second callback per key.
         project_ids = {i.project_id for i in issues} if projects else set()
         issue_ids = [i.id for i in issues] if assignees else []
         if project_ids or issue_ids:
-            loaded: list[Any] = await asyncio.gather(
-                *map(self.project_by_id_loader.load, project_ids),
-                *map(self.assignee_ids_by_issue.load, issue_ids),
+            loaded: list[Any] = await _each(
+                [
+                    *map(self.project_by_id_loader.load, project_ids),
+                    *map(self.assignee_ids_by_issue.load, issue_ids),
+                ]
             )
             # the projects first, then each issue's assignee ids
             user_ids.update(u for ids in loaded[len(project_ids) :] for u in ids)
         if user_ids:
-            await self.user_by_id.load_many(sorted(user_ids))
+            await _each(list(map(self.user_by_id.load, sorted(user_ids))))
 
     # -- priming after reads and writes --------------------------------------------------
 
@@ -390,6 +390,24 @@ class Loaders:
 
     async def link_by_id(self, link_id: int) -> IssueLink | None:
         return await self.link_by_id_loader.load(link_id)
+
+
+async def _each(futures: list[Awaitable[V]]) -> list[V]:
+    """The values of loaders' futures, awaited in turn.
+
+    The loads were all asked for before the first await, so their batches are on their
+    way together; a batch answers every key at once, so after the first of it the others
+    are done. Unlike a gather this costs no callback and wrapper per key. When one fails,
+    the others' exceptions are marked retrieved, as a gather would, so asyncio does not
+    log them as lost.
+    """
+    try:
+        return [await future for future in futures]
+    except BaseException:
+        for future in futures:
+            if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+                future.exception()
+        raise
 
 
 def _clear(loader: DataLoader[Any, Any], key: Any) -> None:

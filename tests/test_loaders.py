@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from issuegraph.loaders import MISSING, Loader
+from issuegraph.loaders import MISSING, Loader, _each
 
 
 class Made:
@@ -62,3 +62,26 @@ async def test_priming_over_a_key_or_clearing_it_drops_what_was_made() -> None:
     loader.clear_all()
     assert loader.made(1) is MISSING
     assert loader.made(2) is MISSING
+
+
+async def test_each_answers_in_order_and_leaves_no_failure_unretrieved() -> None:
+    loader = Loader[int, str](_values)
+    assert await _each([loader.load(3), loader.load(1), loader.load(2)]) == [
+        "loaded 3",
+        "loaded 1",
+        "loaded 2",
+    ]
+
+    async def failing(keys: Sequence[int]) -> list[str]:
+        raise RuntimeError(f"batch {list(keys)} failed")
+
+    broken = Loader[int, str](failing)
+    futures = [broken.load(key) for key in (1, 2, 3)]
+    try:
+        await _each(futures)
+    except RuntimeError as error:
+        message = str(error)
+    assert message == "batch [1, 2, 3] failed"
+    # asyncio logs "exception was never retrieved" for a future still so marked when it
+    # goes; `_each` has retrieved every one, as a gather does.
+    assert [f._log_traceback for f in futures] == [False, False, False]  # type: ignore[attr-defined]
