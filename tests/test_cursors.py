@@ -26,8 +26,11 @@ def _by_json(payload: Any) -> str:
 
 
 ids = st.integers(min_value=1, max_value=MAX_ID)
-# asyncpg answers timestamptz in UTC; other offsets (seconds, microseconds) for good measure
-offsets = st.timedeltas(min_value=-dt.timedelta(hours=23), max_value=dt.timedelta(hours=23))
+# asyncpg answers timestamptz in UTC; other offsets, in whole minutes as time zones have
+# them, for good measure (`fromisoformat` drops an offset's microseconds)
+offsets = st.integers(min_value=-23 * 60, max_value=23 * 60).map(
+    lambda minutes: dt.timedelta(minutes=minutes)
+)
 times = st.datetimes(timezones=st.builds(dt.timezone, offsets))
 
 
