@@ -8,12 +8,9 @@ One-to-one loaders answer `None` for a missing key, one-to-many loaders `[]`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
-
-from strawberry.dataloader import DataLoader
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import issues as issue_queries
@@ -29,7 +26,7 @@ LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] |
 CountKey = tuple[int, frozenset[LinkType] | None]
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 
     from issuegraph.db.queries.links import LinkedIssue
     from issuegraph.domain.models import Issue, IssueLink, Project, Role, User, Viewer
@@ -40,32 +37,230 @@ K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
 
-# What `cached` answers for a key whose value is not (yet) in the loader.
+# What `Loader.peek` answers for a key whose value is not (yet) loaded.
 MISSING: Final = object()
 
 
-def cached(loader: DataLoader[K, V], key: K) -> V | object:
-    """The loader's value for `key` if it is loaded already, else MISSING."""
-    future = loader.cache_map.get(key)
-    if future is None or not future.done() or future.cancelled() or future.exception():
-        return MISSING
-    return future.result()
+class _Batch(Generic[K, V]):
+    """Keys asked for in one tick of the event loop, loaded by one call of the batch function.
 
-
-class Loader(DataLoader[K, V]):
-    """A DataLoader that also keeps what a resolver made of each loaded value.
-
-    Fields that complete in place ask for the same few users and projects a hundred
-    times a request. `made` answers the one object (the schema's) made of a key's value
-    for the request, instead of a new one per parent; the executor then also shares the
-    answer of its selection. Priming over a key or clearing it drops what was made of it,
-    so `made` never answers other than `load` would: a loaded value is never replaced
-    otherwise (`load` only replaces a cancelled future).
+    Callers wait on a future of their own each (`wait`), so that one cancelled caller
+    cancels nobody else; the batch's task is cancelled when every caller that asked for
+    its keys has been.
     """
 
-    def __init__(self, load_fn: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
-        super().__init__(load_fn)
+    __slots__ = (
+        "abandoned",
+        "dispatched",
+        "error",
+        "interest",
+        "keys",
+        "results",
+        "task",
+        "waiters",
+    )
+
+    def __init__(self) -> None:
+        self.keys: dict[K, None] = {}  # in the order asked for, each once
+        self.dispatched = False
+        self.abandoned = False  # cancelled before it answered: nobody may join it
+        self.results: dict[K, V | BaseException] | None = None
+        self.error: BaseException | None = None
+        self.interest = 0  # the answers (`_Answer`) that still mean to read it
+        self.waiters: list[asyncio.Future[None]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.results is not None or self.error is not None
+
+    def outcome(self, key: K) -> V:
+        if self.error is not None:
+            raise self.error
+        assert self.results is not None  # noqa: S101  (read only once finished)
+        value = self.results[key]
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    def wait(self) -> Generator[Any, None, None]:
+        """Suspend the awaiting task until the batch has answered."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            yield from waiter
+        except asyncio.CancelledError:
+            self.interest -= 1
+            if self.interest == 0 and not self.finished:
+                self.abandoned = True
+                if self.task is not None:
+                    self.task.cancel()  # its statement too
+            raise
+
+    def wake(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.waiters.clear()
+
+
+class _Failed:
+    """A key whose load failed earlier in the request: the failure is answered again."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Answer(Generic[K, V]):
+    """What `Loader.load` and `load_many` return: the keys are asked for at once, the
+    answer is read when awaited. Not a coroutine, so one left unawaited (a sibling
+    failed first) warns about nothing and holds nothing."""
+
+    __slots__ = ("_batches", "_keys", "_many", "_slots")
+
+    def __init__(
+        self, keys: list[K], slots: list[Any], batches: list[_Batch[K, V]], many: bool
+    ) -> None:
+        self._keys = keys
+        self._slots = slots  # per key: its value, a _Failed, or the _Batch loading it
+        self._batches = batches
+        self._many = many
+        for batch in batches:
+            batch.interest += 1
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        for batch in self._batches:
+            if not batch.finished:
+                yield from batch.wait()
+        answers = [_read(key, slot) for key, slot in zip(self._keys, self._slots, strict=True)]
+        return answers if self._many else answers[0]
+
+
+def _read(key: Any, slot: Any) -> Any:
+    if isinstance(slot, _Batch):
+        return slot.outcome(key)
+    if isinstance(slot, _Failed):
+        raise slot.error
+    return slot
+
+
+class Loader(Generic[K, V]):
+    """A per-request DataLoader: the keys asked for in one tick are loaded by one call of
+    the batch function, and what it answered is kept for the rest of the request.
+
+    A loaded value is kept as the value, not as a future per key: priming a hundred
+    issues, or asking for a hundred users that are loaded already, makes no future and
+    schedules no callback, and an answer to many keys waits for each of its batches
+    once. A failed batch fails every key in it, and again whenever the key is asked for
+    within the request (no second statement). Priming with `force` or clearing a key
+    while its batch is on its way keeps that batch's answer out of the cache.
+
+    It also keeps what the schema made of each value (`make`, `made`): fields that
+    complete in place ask for the same few users and projects a hundred times a
+    request, and get the one object made of a key's value instead of a new one per
+    parent; the executor then also shares the answer of its selection. Priming over a
+    key or clearing it drops what was made of it, so `made` never answers other than
+    `load` would.
+    """
+
+    def __init__(
+        self, load_fn: Callable[[list[K]], Awaitable[Sequence[V | BaseException]]]
+    ) -> None:
+        self._load_fn = load_fn
+        self._values: dict[K, V] = {}
+        self._failures: dict[K, _Failed] = {}
+        # The batch loading each key on its way; its answer is kept only if still listed.
+        self._pending: dict[K, _Batch[K, V]] = {}
+        self._collecting: _Batch[K, V] | None = None  # the batch still taking keys
         self._made: dict[K, Any] = {}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def peek(self, key: K) -> V | object:
+        """The value of `key` if it is loaded already, else MISSING."""
+        return self._values.get(key, MISSING)
+
+    def load(self, key: K) -> Awaitable[V]:
+        slot = self._slot(key)
+        batches = [slot] if isinstance(slot, _Batch) else []
+        return _Answer([key], [slot], batches, many=False)
+
+    def load_many(self, keys: Iterable[K]) -> Awaitable[list[V]]:
+        keys = list(keys)
+        slots = [self._slot(key) for key in keys]
+        batches = list(dict.fromkeys(slot for slot in slots if isinstance(slot, _Batch)))
+        return _Answer(keys, slots, batches, many=True)
+
+    def _slot(self, key: K) -> Any:
+        """The value of `key`, its failure, or the batch that is loading it (asked now)."""
+        value = self._values.get(key, MISSING)
+        if value is not MISSING:
+            return value
+        failed = self._failures.get(key)
+        if failed is not None:
+            return failed
+        batch = self._pending.get(key)
+        if batch is None or batch.abandoned:
+            batch = self._collecting
+            if batch is None or batch.dispatched or batch.abandoned:
+                batch = self._collecting = _Batch()
+                # Dispatched two turns of the loop on, as Strawberry's DataLoader does: the
+                # keys every resolver of this tick and the next asks for share the batch.
+                asyncio.get_running_loop().call_soon(self._schedule, batch)
+            batch.keys[key] = None
+            self._pending[key] = batch
+        return batch
+
+    def _schedule(self, batch: _Batch[K, V]) -> None:
+        batch.task = asyncio.get_running_loop().create_task(self._dispatch(batch))
+
+    async def _dispatch(self, batch: _Batch[K, V]) -> None:
+        batch.dispatched = True
+        keys = list(batch.keys)
+        try:
+            if not batch.abandoned:  # else every caller was cancelled before it went
+                batch.results = await self._results(batch, keys)
+        except Exception as error:  # noqa: BLE001  (answered to every caller of the batch)
+            batch.error = error
+            failed = _Failed(error)
+            for key in keys:
+                if self._pending.get(key) is batch:
+                    self._failures[key] = failed
+        finally:
+            for key in keys:
+                if self._pending.get(key) is batch:
+                    del self._pending[key]
+            if not batch.finished:  # cancelled: whoever still waits is told so
+                batch.abandoned = True
+                batch.error = asyncio.CancelledError()
+            batch.wake()
+
+    async def _results(self, batch: _Batch[K, V], keys: list[K]) -> dict[K, V | BaseException]:
+        """Every key's answer; the loaded ones kept, unless primed or cleared meanwhile."""
+        # Keys primed since they were asked for are not asked for again.
+        results: dict[K, V | BaseException] = {
+            key: self._values[key] for key in keys if key in self._values
+        }
+        ask = [key for key in keys if key not in results]
+        if not ask:
+            return results
+        values = list(await self._load_fn(ask))
+        if len(values) != len(ask):
+            answered = f"{len(values)} values for {len(ask)} keys"
+            raise ValueError(f"the batch function answered {answered}")
+        for key, value in zip(ask, values, strict=True):
+            results[key] = value
+            if self._pending.get(key) is not batch:
+                continue
+            if isinstance(value, BaseException):
+                self._failures[key] = _Failed(value)
+            elif key not in self._values:  # primed meanwhile: that value stays
+                self._values[key] = value
+        return results
+
+    # -- what was made of values -------------------------------------------------------------
 
     def made(self, key: K) -> object:
         """What `make` made of `key`'s value for this request, else MISSING."""
@@ -76,34 +271,54 @@ class Loader(DataLoader[K, V]):
 
         Every caller of one loader makes the same of a value (the schema's object for it).
         """
-        value = cached(self, key)
+        value = self._values.get(key, MISSING)
         if value is MISSING:
             return MISSING
         made = self._made[key] = make(cast("V", value))
         return made
 
-    def prime_many(self, data: Mapping[K, V], force: bool = False) -> None:
-        super().prime_many(data, force)
+    # -- priming and clearing ----------------------------------------------------------------
+
+    def prime(self, key: K, value: V, *, force: bool = False) -> None:
+        self.prime_many({key: value}, force=force)
+
+    def prime_many(self, data: Mapping[K, V], *, force: bool = False) -> None:
+        """Keep these values; a key loaded (or failed) already keeps its own unless `force`."""
+        values = self._values
         if force:
-            for key in data:
-                self._made.pop(key, None)
+            for key, value in data.items():
+                values[key] = value
+                self._forget_outcome(key)
+        else:
+            failures = self._failures
+            for key, value in data.items():
+                if key not in values and key not in failures:
+                    values[key] = value
 
     def clear(self, key: K) -> None:
-        self._made.pop(key, None)
-        super().clear(key)
+        """Forget `key`: the next `load` loads it again."""
+        self._values.pop(key, None)
+        self._forget_outcome(key)
 
     def clear_many(self, keys: Iterable[K]) -> None:
-        keys = list(keys)
         for key in keys:
-            self._made.pop(key, None)
-        super().clear_many(keys)
+            self.clear(key)
 
     def clear_all(self) -> None:
+        self._values.clear()
+        self._failures.clear()
+        self._pending.clear()
         self._made.clear()
-        super().clear_all()
+        self._collecting = None
+
+    def _forget_outcome(self, key: K) -> None:
+        self._failures.pop(key, None)
+        self._made.pop(key, None)
+        # A batch on its way with this key answers its callers, but is not kept.
+        self._pending.pop(key, None)
 
 
-def now_or_later(loader: DataLoader[K, V], key: K, then: Callable[[V], R]) -> R:
+def now_or_later(loader: Loader[K, V], key: K, then: Callable[[V], R]) -> R:
     """`then(value)` at once when the loader holds `key`'s value, else an awaitable of it.
 
     graphql-core awaits a resolver's result only when it is awaitable, so a field whose
@@ -111,7 +326,7 @@ def now_or_later(loader: DataLoader[K, V], key: K, then: Callable[[V], R]) -> R:
     no coroutine, task or gather for it. The declared type is the value's, as the schema
     shows it; the awaitable is what a resolver may always return instead.
     """
-    value = cached(loader, key)
+    value = loader.peek(key)
     if value is not MISSING:
         return then(cast("V", value))
 
@@ -132,21 +347,21 @@ class Loaders:
         # Fields of issues that complete in place make objects of these users and projects.
         self.user_by_id = Loader[int, "User | None"](self._users_by_id)
         self.project_by_id_loader = Loader[int, "Project | None"](self._projects_by_id)
-        self.project_by_path_loader = DataLoader[str, "Project | None"](self._projects_by_path)
-        self.issue_by_id_loader = DataLoader[int, "Issue | None"](self._issues_by_id)
-        self.issue_by_iid_loader = DataLoader[tuple[int, int], "Issue | None"](self._issues_by_iid)
-        self.assignee_ids_by_issue = DataLoader[int, list[int]](self._assignee_ids)
-        self.note_count_by_issue = DataLoader[int, int](self._note_counts)
-        self.viewer_role_by_project = DataLoader[int, "Role | None"](self._viewer_roles)
-        self.link_by_id_loader = DataLoader[int, "IssueLink | None"](self._links_by_id)
-        self.linked_issues = DataLoader[LinksKey, "list[LinkedIssue]"](self._linked_issues)
-        self.linked_issue_count = DataLoader[CountKey, int](self._linked_issue_counts)
-        self.blocked_by_open_issue = DataLoader[int, bool](self._blocked_flags)
-        self.walks = DataLoader[tuple[int, Walk], "list[Reached]"](self._walks)
-        self.rollups = DataLoader[tuple[int, Walk], tuple[int, int]](self._rollups)
-        self.links_among_loader = DataLoader[
-            tuple[frozenset[int], tuple[str, ...]], "list[IssueLink]"
-        ](self._links_among)
+        self.project_by_path_loader = Loader[str, "Project | None"](self._projects_by_path)
+        self.issue_by_id_loader = Loader[int, "Issue | None"](self._issues_by_id)
+        self.issue_by_iid_loader = Loader[tuple[int, int], "Issue | None"](self._issues_by_iid)
+        self.assignee_ids_by_issue = Loader[int, list[int]](self._assignee_ids)
+        self.note_count_by_issue = Loader[int, int](self._note_counts)
+        self.viewer_role_by_project = Loader[int, "Role | None"](self._viewer_roles)
+        self.link_by_id_loader = Loader[int, "IssueLink | None"](self._links_by_id)
+        self.linked_issues = Loader[LinksKey, "list[LinkedIssue]"](self._linked_issues)
+        self.linked_issue_count = Loader[CountKey, int](self._linked_issue_counts)
+        self.blocked_by_open_issue = Loader[int, bool](self._blocked_flags)
+        self.walks = Loader[tuple[int, Walk], "list[Reached]"](self._walks)
+        self.rollups = Loader[tuple[int, Walk], tuple[int, int]](self._rollups)
+        self.links_among_loader = Loader[tuple[frozenset[int], tuple[str, ...]], "list[IssueLink]"](
+            self._links_among
+        )
 
     # -- batch functions -----------------------------------------------------------------
 
@@ -320,16 +535,13 @@ class Loaders:
         project_ids = {i.project_id for i in issues} if projects else set()
         issue_ids = [i.id for i in issues] if assignees else []
         if project_ids or issue_ids:
-            loaded: list[Any] = await _each(
-                [
-                    *map(self.project_by_id_loader.load, project_ids),
-                    *map(self.assignee_ids_by_issue.load, issue_ids),
-                ]
-            )
-            # the projects first, then each issue's assignee ids
-            user_ids.update(u for ids in loaded[len(project_ids) :] for u in ids)
+            # Both asked for before either is awaited: the two statements go together.
+            loading = self.project_by_id_loader.load_many(project_ids)
+            assignee_ids = self.assignee_ids_by_issue.load_many(issue_ids)
+            await loading
+            user_ids.update(u for ids in await assignee_ids for u in ids)
         if user_ids:
-            await _each(list(map(self.user_by_id.load, sorted(user_ids))))
+            await self.user_by_id.load_many(sorted(user_ids))
 
     # -- priming after reads and writes --------------------------------------------------
 
@@ -343,17 +555,17 @@ class Loaders:
         self.issue_by_iid_loader.prime_many({(i.project_id, i.iid): i for i in issues}, force=force)
 
     def forget_issue(self, issue: Issue) -> None:
-        _clear(self.issue_by_id_loader, issue.id)
-        _clear(self.issue_by_iid_loader, (issue.project_id, issue.iid))
+        self.issue_by_id_loader.clear(issue.id)
+        self.issue_by_iid_loader.clear((issue.project_id, issue.iid))
 
     def forget_assignees(self, issue_id: int) -> None:
-        _clear(self.assignee_ids_by_issue, issue_id)
+        self.assignee_ids_by_issue.clear(issue_id)
 
     def prime_link(self, link: IssueLink) -> None:
         self.link_by_id_loader.prime(link.id, link, force=True)
 
     def forget_link(self, link_id: int) -> None:
-        _clear(self.link_by_id_loader, link_id)
+        self.link_by_id_loader.clear(link_id)
 
     def forget_links(self) -> None:
         """After a link write: drop every cached link list, count and blocked flag."""
@@ -390,30 +602,6 @@ class Loaders:
 
     async def link_by_id(self, link_id: int) -> IssueLink | None:
         return await self.link_by_id_loader.load(link_id)
-
-
-async def _each(futures: list[Awaitable[V]]) -> list[V]:
-    """The values of loaders' futures, awaited in turn.
-
-    The loads were all asked for before the first await, so their batches are on their
-    way together; a batch answers every key at once, so after the first of it the others
-    are done. Unlike a gather this costs no callback and wrapper per key. When one fails,
-    the others' exceptions are marked retrieved, as a gather would, so asyncio does not
-    log them as lost.
-    """
-    try:
-        return [await future for future in futures]
-    except BaseException:
-        for future in futures:
-            if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
-                future.exception()
-        raise
-
-
-def _clear(loader: DataLoader[Any, Any], key: Any) -> None:
-    # Strawberry's DataLoader.clear raises KeyError for a key it never loaded.
-    with contextlib.suppress(KeyError):
-        loader.clear(key)
 
 
 def _group(keys: Sequence[tuple[int, Walk]]) -> dict[Walk, list[int]]:

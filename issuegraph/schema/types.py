@@ -20,7 +20,7 @@ from issuegraph.domain.errors import DomainError, ErrorCode
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.domain.models import IssueState, Role, Visibility
-from issuegraph.loaders import MISSING, cached, now_or_later
+from issuegraph.loaders import MISSING, now_or_later
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
 from issuegraph.schema.execution import in_place
@@ -350,7 +350,7 @@ class Issue(relay.Node):
     @strawberry.field
     @in_place
     def assignees(self, info: Info) -> list[User]:
-        ids = cached(info.context.loaders.assignee_ids_by_issue, self.pk)
+        ids = info.context.loaders.assignee_ids_by_issue.peek(self.pk)
         if ids is not MISSING:
             users: list[User] = []
             for user_id in cast("list[int]", ids):
@@ -366,7 +366,7 @@ class Issue(relay.Node):
     @strawberry.field(description="The first assignee (GitLab's legacy single assignee).")
     @in_place
     def assignee(self, info: Info) -> User | None:
-        ids = cached(info.context.loaders.assignee_ids_by_issue, self.pk)
+        ids = info.context.loaders.assignee_ids_by_issue.peek(self.pk)
         if ids is not MISSING:
             if not ids:
                 return None
