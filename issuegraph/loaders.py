@@ -363,6 +363,18 @@ class Loaders:
             self._links_among
         )
 
+    def close(self) -> None:
+        """Drop everything loaded, once the request is answered.
+
+        Each loader calls back into this object (its batch function is a method of it),
+        so the two are a reference cycle that only the cyclic collector frees: without
+        this, every model, user and link a request read would wait for it too.
+        """
+        self.prefetch_plans.clear()
+        for loader in vars(self).values():
+            if isinstance(loader, Loader):
+                loader.clear_all()
+
     # -- batch functions -----------------------------------------------------------------
 
     async def _users_by_id(self, ids: Sequence[int]) -> list[User | None]:

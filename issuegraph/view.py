@@ -190,6 +190,8 @@ EXCHANGE = web.RequestKey("graphql_exchange", Exchange)
 _RESPONSE_EXCHANGE = web.ResponseKey("graphql_exchange", Exchange)
 # The request's operationName, when it names one: for the access log.
 OPERATION_NAME = web.RequestKey("graphql_operation_name", str)
+# The request's GraphQL context, once built: its loaders are closed after the answer.
+CONTEXT = web.RequestKey("graphql_context", Context)
 
 
 def _json_object(parameter: str, value: Any) -> dict[str, Any] | None:
@@ -297,7 +299,12 @@ class IssuegraphView(GraphQLView[Context, None]):
                     reading = False
                     if exchange.params.operation_name:
                         request[OPERATION_NAME] = exchange.params.operation_name
-                return await self.run(request=request)
+                try:
+                    return await self.run(request=request)
+                finally:
+                    context = request.pop(CONTEXT, None)  # (the context refers to the request)
+                    if context is not None:
+                        context.loaders.close()
         except RequestError as error:
             refusal = error
         except UnauthenticatedError as error:
@@ -422,7 +429,7 @@ class IssuegraphView(GraphQLView[Context, None]):
         database = request.app[DATABASE]
         viewer = await authenticate(database.pool, request.headers)
         loaders = Loaders(database.pool, viewer)
-        return Context(
+        context = request[CONTEXT] = Context(
             request=request,
             response=response,
             request_id=request[REQUEST_ID],
@@ -432,6 +439,7 @@ class IssuegraphView(GraphQLView[Context, None]):
             loaders=loaders,
             access=Access(viewer, loaders),
         )
+        return context
 
     async def execute_single(  # noqa: PLR0917  (Strawberry's signature)
         self,

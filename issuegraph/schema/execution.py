@@ -49,6 +49,7 @@ from enum import Enum, EnumMeta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from graphql import (
+    ExecutionResult,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
@@ -792,6 +793,20 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         child = None if defer_usages else self._selection(object_type, grouped)
         self._children[key] = (field_details_list, child)
         return child
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        """The response; when nothing is left to deliver, the request's caches go.
+
+        They hold every object the selections completed (the shared answers keep their
+        sources), and this executor is part of reference cycles (graphql-core's): dropped
+        here, all that is freed with the response instead of by the cyclic collector.
+        """
+        response = super().build_response(data)
+        if isinstance(response, ExecutionResult):
+            self._selections.clear()
+            self._children.clear()
+            self._arguments.clear()
+        return response
 
     def execute_fields(
         self,
