@@ -21,8 +21,9 @@ from issuegraph.db.queries.graph import Reached, Walk
 from issuegraph.domain.access import ReadScope
 from issuegraph.domain.link_types import LinkType, directions
 
-# (issue id, the link types asked for or None for all, page size, cursor after)
-LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] | None]
+# (issue id, the link types asked for or None for all, page size, cursor after, whether
+# the linked issues' assignee ids come too)
+LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] | None, bool]
 CountKey = tuple[int, frozenset[LinkType] | None]
 
 if TYPE_CHECKING:
@@ -434,7 +435,7 @@ class Loaders:
         for key in keys:
             groups[key[1:]].append(key[0])
         pages: dict[LinksKey, list[LinkedIssue]] = {}
-        for (types, limit, after), anchors in groups.items():
+        for (types, limit, after, assignees), anchors in groups.items():
             outward, inward = directions(types)
             rows = await link_queries.linked_issues_page(
                 self._pool,
@@ -445,13 +446,18 @@ class Loaders:
                 admin=self._scope.admin,
                 after=after,
                 limit=limit,
+                assignees=assignees,
             )
             for anchor in anchors:
-                pages[(anchor, types, limit, after)] = []
+                pages[(anchor, types, limit, after, assignees)] = []
             for row in rows:
-                pages[(row.anchor_id, types, limit, after)].append(row)
+                pages[(row.anchor_id, types, limit, after, assignees)].append(row)
             self.prime_issues([row.issue for row in rows], force=False)
             self.link_by_id_loader.prime_many({row.link.id: row.link for row in rows})
+            if assignees:
+                self.assignee_ids_by_issue.prime_many(
+                    {row.issue.id: cast("list[int]", row.assignee_ids) for row in rows}
+                )
         return [pages[key] for key in keys]
 
     async def _linked_issue_counts(self, keys: Sequence[CountKey]) -> list[int]:
@@ -540,20 +546,30 @@ class Loaders:
 
         `users` names the user-id attributes to follow (`author_id`, `closed_by_id`). The
         batches are the ones the fields would make one by one: projects and assignee ids
-        at once, then every user.
+        at once, then every user; projects and users at once where the assignee ids are
+        loaded already (a page of links brings them).
         """
         issues = list(issues)
         user_ids = {getattr(i, name) for i in issues for name in users} - {None}
         project_ids = {i.project_id for i in issues} if projects else set()
-        issue_ids = [i.id for i in issues] if assignees else []
-        if project_ids or issue_ids:
-            # Both asked for before either is awaited: the two statements go together.
-            loading = self.project_by_id_loader.load_many(project_ids)
-            assignee_ids = self.assignee_ids_by_issue.load_many(issue_ids)
-            await loading
-            user_ids.update(u for ids in await assignee_ids for u in ids)
+        asked: list[Awaitable[Any]] = []
+        if project_ids:
+            asked.append(self.project_by_id_loader.load_many(project_ids))
+        if assignees:
+            issue_ids = [i.id for i in issues]
+            known = [self.assignee_ids_by_issue.peek(i) for i in issue_ids]
+            if any(ids is MISSING for ids in known):
+                # Both asked for before either is awaited: the two statements go together.
+                assigned = self.assignee_ids_by_issue.load_many(issue_ids)
+                for answer in asked:
+                    await answer
+                asked = []
+                known = list(await assigned)
+            user_ids.update(u for ids in known for u in cast("list[int]", ids))
         if user_ids:
-            await self.user_by_id.load_many(sorted(user_ids))
+            asked.append(self.user_by_id.load_many(sorted(user_ids)))
+        for answer in asked:
+            await answer
 
     # -- priming after reads and writes --------------------------------------------------
 

@@ -24,9 +24,9 @@ from tests.helpers import Api, StatementLog
 BUDGET = {
     # token; project by path; the issue by iid; then, as its fields ask: its author, its
     # assignee ids, their users, its first 100 links with the issues at their other ends
-    # (visibility checked in that statement); for those 100 issues at once: assignee
-    # ids, projects, and every author and assignee.
-    "issue_page": 10,
+    # and their assignee ids (visibility checked in that statement); for those 100 issues
+    # at once: projects, and every author and assignee.
+    "issue_page": 9,
     # token; project; its page of 50 issues; their authors; the first 20 links of all 50
     # issues in one statement, and their first 20 blockers in one more (another filter).
     "project_page": 6,
@@ -244,3 +244,37 @@ async def test_what_a_request_read_is_freed_without_the_cyclic_collector(sized):
     assert not response.errors, response.errors
     assert len(response.data["issue"]["links"]["edges"]) == 100
     assert left == []
+
+
+_LINKED_ASSIGNEES = """
+query($project: ID!, $iid: Int!) {
+  issue(project: $project, iid: $iid) {
+    links(first: 100) { edges { node { databaseId assignees { databaseId } } } }
+  }
+}
+"""
+
+
+async def test_assignees_brought_with_a_page_of_links_are_each_issues_own(sized, world):
+    """A page of links brings its issues' assignee ids in its own statement: the same
+    ids, in the same order, as the assignee loader reads, and none where there are none."""
+    api, _log, token, _scale = sized
+    # Some linked issues without assignees.
+    await world.pool.execute("delete from issue_assignees where issue_id % 7 = 0")
+    response = await api.gql(_LINKED_ASSIGNEES, {"project": "hub/page", "iid": 1}, token=token)
+    assert not response.errors, response.errors
+    seen = {
+        edge["node"]["databaseId"]: [user["databaseId"] for user in edge["node"]["assignees"]]
+        for edge in response.data["issue"]["links"]["edges"]
+    }
+    stored = await world.pool.fetch(
+        "select i.id, coalesce(array_agg(a.user_id order by a.user_id)"
+        " filter (where a.user_id is not null), '{}') as ids"
+        " from issues i left join issue_assignees a on a.issue_id = i.id"
+        " where i.id = any($1::bigint[]) group by i.id",
+        list(seen),
+    )
+    assert len(seen) == 100
+    assert seen == {row["id"]: list(row["ids"]) for row in stored}
+    assert [] in seen.values()
+    assert any(len(ids) == 2 for ids in seen.values())

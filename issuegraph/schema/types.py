@@ -560,29 +560,40 @@ class PrefetchPlan:
         )
 
 
-async def prefetch_relations(
-    info: Info, issues: Sequence[models.Issue], path: Sequence[str] = ("edges", "node")
-) -> None:
-    """Load, a batch each, what the selection at `path` will read of these issues."""
-    if not issues:
-        return
-    # Worked out once per field node and request: a list of 50 issues asks 50 times.
+def prefetch_plan(info: Info, path: Sequence[str] = ("edges", "node")) -> PrefetchPlan:
+    """What the selection at `path` of this field reads of its issues through loaders.
+
+    Worked out once per field node and request: a list of 50 issues asks 50 times.
+    """
     node = info._raw_info.field_nodes[0]  # noqa: SLF001  (the AST node Strawberry's Info wraps)
     plans = info.context.loaders.prefetch_plans
     key = (id(node), tuple(path))
     known = plans.get(key)
     if known is not None and known[0] is node:
-        plan = known[1]
-    else:
-        raw = info._raw_info  # noqa: SLF001
-        selections = (
-            selection
-            for field_node in raw.field_nodes
-            if field_node.selection_set is not None
-            for selection in field_node.selection_set.selections
-        )
-        plan = PrefetchPlan.of(_selected(selections, path, raw.fragments))
-        plans[key] = (node, plan)  # the node kept alive, so its id is not reused
+        return known[1]
+    raw = info._raw_info  # noqa: SLF001
+    selections = (
+        selection
+        for field_node in raw.field_nodes
+        if field_node.selection_set is not None
+        for selection in field_node.selection_set.selections
+    )
+    plan = PrefetchPlan.of(_selected(selections, path, raw.fragments))
+    plans[key] = (node, plan)  # the node kept alive, so its id is not reused
+    return plan
+
+
+async def prefetch_relations(
+    info: Info,
+    issues: Sequence[models.Issue],
+    path: Sequence[str] = ("edges", "node"),
+    plan: PrefetchPlan | None = None,
+) -> None:
+    """Load, a batch each, what the selection at `path` will read of these issues."""
+    if not issues:
+        return
+    if plan is None:
+        plan = prefetch_plan(info, path)
     if plan.projects or plan.users or plan.assignees:
         await info.context.loaders.prefetch_issue_relations(
             issues, projects=plan.projects, users=plan.users, assignees=plan.assignees
@@ -621,9 +632,11 @@ async def _linked(
     limit = page_size(first)
     cursor = decode_link_cursor(after)
     loaders = info.context.loaders
-    rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor))
+    # Assignee ids, when the page's issues show assignees, come with the page.
+    plan = prefetch_plan(info)
+    rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor, plan.assignees))
     page = rows[:limit]
-    await prefetch_relations(info, [r.issue for r in page])
+    await prefetch_relations(info, [r.issue for r in page], plan=plan)
     edges = [
         LinkedIssueEdge(
             node=Issue.from_model(r.issue),

@@ -46,6 +46,8 @@ class LinkedIssue:
     anchor_id: int
     link: IssueLink
     issue: Issue
+    # The issue's assignees' ids (by id), when the page was asked for with them.
+    assignee_ids: list[int] | None = None
 
 
 # $1 anchors, $2 stored types followed outward, $3 inward, $4 viewer id, $5 admin.
@@ -80,12 +82,20 @@ async def linked_issues_page(
     admin: bool,
     after: tuple[dt.datetime, int] | None,
     limit: int,
+    assignees: bool = False,
 ) -> list[LinkedIssue]:
     """For each anchor issue, its first `limit` readable links after the cursor.
 
     Ordered by link creation, then id; paged per anchor in SQL, so one statement
-    serves every anchor of a nested list.
+    serves every anchor of a nested list. With `assignees`, each row also brings the
+    linked issue's assignee ids, which the page's readers would otherwise ask for next.
     """
+    assignee_ids = (
+        ", array(select a.user_id from issue_assignees a"
+        " where a.issue_id = i.id order by a.user_id) as assignee_ids"
+        if assignees
+        else ""
+    )
     rows = await conn.fetch(
         f"""
         with {_EDGES},
@@ -94,7 +104,7 @@ async def linked_issues_page(
               from visible v
              where $6::timestamptz is null or (v.created_at, v.id) > ($6::timestamptz, $7::bigint)
         )
-        select {ISSUE_COLUMNS}, {_RANKED_LINK_COLUMNS}, r.anchor
+        select {ISSUE_COLUMNS}, {_RANKED_LINK_COLUMNS}, r.anchor{assignee_ids}
           from ranked r join issues i on i.id = r.other
          where r.rn <= $8
          order by r.anchor, r.rn
@@ -109,10 +119,12 @@ async def linked_issues_page(
         limit,
     )
     # The issue's columns first, then the link's (see the select).
-    return [
-        LinkedIssue(anchor_id=r["anchor"], link=to_link(r, ISSUE_WIDTH), issue=to_issue(r))
-        for r in rows
-    ]
+    if assignees:
+        return [
+            LinkedIssue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r), r["assignee_ids"])
+            for r in rows
+        ]
+    return [LinkedIssue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r)) for r in rows]
 
 
 async def linked_issue_counts(
