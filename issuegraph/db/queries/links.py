@@ -11,7 +11,7 @@ from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
 from issuegraph.db.queries.issues import WIDTH as ISSUE_WIDTH
 from issuegraph.db.queries.issues import to_issue
 from issuegraph.db.queries.visibility import readable_issue
-from issuegraph.domain.models import Issue, IssueLink, Note, StoredLinkType
+from issuegraph.domain.models import Issue, IssueLink, Note, StoredLinkType, thawed
 
 # The model's fields in their order, as in `issues.COLUMNS`: `to_link` passes by position.
 LINK_COLUMNS = ", ".join(f"l.{field.name}" for field in fields(IssueLink))
@@ -21,13 +21,14 @@ EVENT_CHANNEL = "issuegraph_link_events"
 
 # By the database's label: a dict lookup costs a tenth of the Enum call, row after row.
 _STORED_TYPES = {stored.value: stored for stored in StoredLinkType}
+_LINK = thawed(IssueLink)
 
 
 def to_link(row: Any, at: int = 0) -> IssueLink:
     """The link whose LINK_COLUMNS `row` holds from position `at` on."""
     values = row[at : at + LINK_WIDTH]
     id_, source_id, target_id, link_type, author_id, updated_by_id, created_at, updated_at = values
-    return IssueLink(
+    link = _LINK(
         id_,
         source_id,
         target_id,
@@ -37,6 +38,8 @@ def to_link(row: Any, at: int = 0) -> IssueLink:
         created_at,
         updated_at,
     )
+    link.__class__ = IssueLink
+    return link
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +122,20 @@ async def linked_issues_page(
         limit,
     )
     # The issue's columns first, then the link's (see the select).
-    if assignees:
-        return [
-            LinkedIssue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r), r["assignee_ids"])
-            for r in rows
-        ]
-    return [LinkedIssue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r)) for r in rows]
+    return [
+        _linked_issue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r), r, assignees) for r in rows
+    ]
+
+
+_LINKED_ISSUE = thawed(LinkedIssue)
+
+
+def _linked_issue(
+    anchor_id: int, link: IssueLink, issue: Issue, row: Any, assignees: bool
+) -> LinkedIssue:
+    linked = _LINKED_ISSUE(anchor_id, link, issue, row["assignee_ids"] if assignees else None)
+    linked.__class__ = LinkedIssue
+    return linked
 
 
 async def linked_issue_counts(

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from issuegraph.domain.models import Project, Role, Visibility
+from issuegraph.domain.models import Project, Role, Visibility, thawed
 
 _COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at"
 
 
+_PROJECT = thawed(Project)
+
+
 def to_project(row: Any) -> Project:
-    return Project(
+    project = _PROJECT(
         id=row["id"],
         full_path=row["full_path"],
         name=row["name"],
@@ -17,6 +20,8 @@ def to_project(row: Any) -> Project:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+    project.__class__ = Project
+    return project
 
 
 async def insert_project(

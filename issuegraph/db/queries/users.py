@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from issuegraph.domain.models import User
+from issuegraph.domain.models import User, thawed
 
 _COLUMNS = "id, username, name, state, avatar_url, is_admin, created_at"
 
 
+_USER = thawed(User)
+
+
 def to_user(row: Any) -> User:
-    return User(
+    user = _USER(
         id=row["id"],
         username=row["username"],
         name=row["name"],
@@ -17,6 +20,8 @@ def to_user(row: Any) -> User:
         is_admin=row["is_admin"],
         created_at=row["created_at"],
     )
+    user.__class__ = User
+    return user
 
 
 async def insert_user(conn: Any, username: str, name: str, *, is_admin: bool = False) -> User:
