@@ -351,6 +351,8 @@ class Loaders:
         self.project_by_path_loader = Loader[str, "Project | None"](self._projects_by_path)
         self.issue_by_id_loader = Loader[int, "Issue | None"](self._issues_by_id)
         self.issue_by_iid_loader = Loader[tuple[int, int], "Issue | None"](self._issues_by_iid)
+        # (lowercased project path, iid): fills the four loaders above and the assignees'.
+        self.issue_by_path_iid = Loader[tuple[str, int], "Issue | None"](self._issues_by_path_iid)
         self.assignee_ids_by_issue = Loader[int, list[int]](self._assignee_ids)
         self.note_count_by_issue = Loader[int, int](self._note_counts)
         self.viewer_role_by_project = Loader[int, "Role | None"](self._viewer_roles)
@@ -409,6 +411,27 @@ class Loaders:
         for issue in rows:
             self.issue_by_id_loader.prime(issue.id, issue)
         return [found.get(k) for k in keys]
+
+    async def _issues_by_path_iid(self, keys: Sequence[tuple[str, int]]) -> list[Issue | None]:
+        found = await issue_queries.issues_by_paths_and_iids(
+            self._pool, [path for path, _ in keys], [iid for _, iid in keys]
+        )
+        issues: dict[tuple[str, int], Issue | None] = {}
+        for one in found:
+            project, issue = one.project, one.issue
+            path = project.full_path.lower()
+            self.project_by_path_loader.prime(path, project)
+            self.project_by_id_loader.prime(project.id, project)
+            self.issue_by_iid_loader.prime((project.id, one.iid), issue)
+            if issue is not None:
+                self.issue_by_id_loader.prime(issue.id, issue)
+                self.assignee_ids_by_issue.prime(issue.id, one.assignee_ids)
+            issues[(path, one.iid)] = issue
+        found_paths = {path for path, _ in issues}
+        for path, _ in keys:
+            if path not in found_paths:  # no such project
+                self.project_by_path_loader.prime(path, None)
+        return [issues.get(key) for key in keys]
 
     async def _assignee_ids(self, issue_ids: Sequence[int]) -> list[list[int]]:
         found = await issue_queries.assignee_ids_by_issue_ids(self._pool, list(issue_ids))

@@ -1379,17 +1379,17 @@ TRAVERSALS = {
 }
 
 # Measured, and each one explained: every request first reads the viewer's token (1); an
-# issue is its project by path, the viewer's role there and the issue by iid (3).
+# issue is its project by path with the issue by iid, then the viewer's role there (2).
 EXPECTED_STATEMENTS = {
-    "dependencies": 6,  # token, issue (3), the walk, the links among the nodes
-    "openBlockers": 5,  # token, issue (3), the walk
-    "criticalPath": 6,  # token, issue (3), the walk, the links among the blockers
-    "weightedCriticalPath": 6,
+    "dependencies": 5,  # token, issue (2), the walk, the links among the nodes
+    "openBlockers": 4,  # token, issue (2), the walk
+    "criticalPath": 5,  # token, issue (2), the walk, the links among the blockers
+    "weightedCriticalPath": 5,
     "readyIssues": 5,  # token, project, role, the page, its count
     "dependencyOrder": 6,  # token, project, role, open issues, one walk from all, links
     "path": 8,  # token, project, role, each end by iid (2), the path, its links, its issues
-    "blockerRollup": 5,  # token, issue (3), the counts
-    "childrenRollup": 5,
+    "blockerRollup": 4,  # token, issue (2), the counts
+    "childrenRollup": 4,
     "list of 20": 7,  # token, project, role, the page, one walk, one links, one rollup
 }
 

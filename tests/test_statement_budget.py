@@ -22,11 +22,11 @@ from tests.helpers import Api, StatementLog
 
 # Statements on the wire per request (the pool's reset sends nothing; see db/database.py).
 BUDGET = {
-    # token; project by path; the issue by iid; then, as its fields ask: its author, its
-    # assignee ids, their users, its first 100 links with the issues at their other ends
-    # and their assignee ids (visibility checked in that statement); for those 100 issues
-    # at once: projects, and every author and assignee.
-    "issue_page": 9,
+    # token; the project by path with the issue by iid and its assignee ids; then, as its
+    # fields ask: its author and assignees (one users statement), its first 100 links with
+    # the issues at their other ends and their assignee ids (visibility checked in that
+    # statement); for those 100 issues at once: projects, and every author and assignee.
+    "issue_page": 6,
     # token; project; its page of 50 issues; their authors; the first 20 links of all 50
     # issues in one statement, and their first 20 blockers in one more (another filter).
     "project_page": 6,
@@ -278,3 +278,24 @@ async def test_assignees_brought_with_a_page_of_links_are_each_issues_own(sized,
     assert seen == {row["id"]: list(row["ids"]) for row in stored}
     assert [] in seen.values()
     assert any(len(ids) == 2 for ids in seen.values())
+
+
+_ISSUE_TITLE = "query($project: ID!, $iid: Int!) { issue(project: $project, iid: $iid) { iid } }"
+
+
+@pytest.mark.parametrize(
+    ("project", "iid", "found"),
+    [
+        ("hub/page", 1, True),
+        ("HUB/Page", 1, True),  # paths are matched case-insensitively
+        ("hub%2Fpage", 1, True),  # and URL-encoded, as GitLab takes them
+        ("hub/page", 999_999, False),  # no such issue
+        ("no/such-project", 1, False),
+    ],
+)
+async def test_an_issue_by_path_and_iid_is_one_statement_found_or_not(sized, project, iid, found):
+    """The project, its issue and the issue's assignee ids come in one statement; a
+    missing project or issue is known from it, not asked for again."""
+    statements, data = await _count(sized, _ISSUE_TITLE, {"project": project, "iid": iid})
+    assert data == {"issue": {"iid": iid} if found else None}
+    assert statements == 2, _show(sized[1].queries)  # the token, then that one

@@ -4,6 +4,7 @@ import strawberry
 from strawberry import relay
 
 from issuegraph.context import Info
+from issuegraph.domain.access import parse_project_ref
 from issuegraph.domain.errors import bad_input
 from issuegraph.domain.validation import can_name_a_row
 from issuegraph.schema.links import IssueLink
@@ -57,6 +58,11 @@ class Query:
 
     @strawberry.field(description="An issue by its project and iid, if the viewer may read it.")
     async def issue(self, info: Info, project: strawberry.ID, iid: int) -> Issue | None:
+        ref = parse_project_ref(str(project))
+        if isinstance(ref, str) and can_name_a_row(ref):
+            # The project, the issue and its assignee ids in one statement; the checks
+            # below find them loaded.
+            await info.context.loaders.issue_by_path_iid.load((ref.lower(), iid))
         found = await info.context.access.project(str(project))
         if found is None:
             return None

@@ -39,10 +39,10 @@ untouched: they are decided by `collect_fields`, before these functions run.
 
 from __future__ import annotations
 
-import base64
 import functools
 import inspect
 import keyword
+from binascii import b2a_base64
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, EnumMeta
@@ -69,6 +69,7 @@ from strawberry.relay import GlobalID, Node
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 if TYPE_CHECKING:
@@ -183,6 +184,9 @@ class ObjectShape:
     non_null_items: bool | None
     # the list's item type (the object type, or non-null of it); None for a single object
     item_type: GraphQLOutputType | None
+    # The class of the type's own objects (Strawberry's `is_type_of` accepts one without
+    # a `strawberry.cast` mark at once); None where the type has no `is_type_of`.
+    origin: type | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +320,7 @@ def _relay_id(parent_type: GraphQLObjectType, field: GraphQLField) -> RelayIdFie
 
     def encode(node_id: Any) -> str:
         # relay's `to_base64(type_name, str(node_id))`, as GlobalID's `__str__` calls it
-        return base64.b64encode((prefix + str(node_id)).encode()).decode()
+        return b2a_base64((prefix + str(node_id)).encode(), newline=False).decode()
 
     # The shortcut stands only if it writes what the ID scalar writes for a GlobalID.
     if encode(1) != serialize(GlobalID(type_name=type_name, node_id="1")):
@@ -335,7 +339,11 @@ def _object_shape(output: GraphQLOutputType) -> ObjectShape | None:
         inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
     if not isinstance(inner, GraphQLObjectType) or not _plain_type_check(inner):
         return None
-    return ObjectShape(output, inner, non_null, non_null_items, item_type)
+    origin = None
+    if inner.is_type_of is not None:
+        definition = (inner.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        origin = getattr(definition, "origin", None)
+    return ObjectShape(output, inner, non_null, non_null_items, item_type, origin)
 
 
 def _object_field(field: GraphQLField) -> ObjectField | None:
@@ -1076,16 +1084,24 @@ def _acceptable(shape: ObjectShape, value: Any) -> bool:
     # Strawberry's `is_type_of` ignores its `info` (checked by `_plain_type_check`).
     is_type_of: Any = shape.object_type.is_type_of
     if shape.non_null_items is None:
-        return is_type_of is None or bool(is_type_of(value, None))
+        return is_type_of is None or _is_type(shape.origin, is_type_of, value)
     if not isinstance(value, (list, tuple)):
         return False
     for item in value:
         if item is None:
             if shape.non_null_items:
                 return False
-        elif is_type_of is not None and not is_type_of(item, None):
+        elif is_type_of is not None and not _is_type(shape.origin, is_type_of, item):
             return False
     return True
+
+
+def _is_type(origin: type | None, is_type_of: Any, value: Any) -> bool:
+    """Strawberry's `is_type_of(value)`, which is true for an object of the type's own
+    class that `strawberry.cast` did not mark: answered without the call for those."""
+    if value.__class__ is origin and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+        return True
+    return bool(is_type_of(value, None))
 
 
 async def _settled(container: Any, keys: Sequence[Any]) -> Any:

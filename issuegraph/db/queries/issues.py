@@ -4,9 +4,10 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any
 
+from issuegraph.db.queries.projects import PROJECT_COLUMNS, to_project
 from issuegraph.db.queries.visibility import readable_issue
 from issuegraph.domain.access import ReadScope
-from issuegraph.domain.models import Issue, IssueState, thawed
+from issuegraph.domain.models import Issue, IssueState, Project, thawed
 
 # The columns are the model's fields, in their order: `to_issue` reads a row's values by
 # position and hands them on by position, which costs a third less than by name, row
@@ -157,6 +158,52 @@ async def issues_by_project_iids(conn: Any, project_ids: list[int], iids: list[i
         iids,
     )
     return [to_issue(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectIssue:
+    """A project found by its path, its issue of an iid (None: no such issue), and that
+    issue's assignee ids."""
+
+    project: Project
+    iid: int
+    issue: Issue | None
+    assignee_ids: list[int]
+
+
+# The issue's columns renamed, so that the project's keep their names in the same row.
+_ALIASED_COLUMNS = ", ".join(f"i.{field.name} as issue_{field.name}" for field in fields(Issue))
+# Where they start: after the project's columns and the iid asked for.
+_ISSUE_AT = len(PROJECT_COLUMNS.split(", ")) + 1
+
+
+async def issues_by_paths_and_iids(
+    conn: Any, paths: list[str], iids: list[int]
+) -> list[ProjectIssue]:
+    """For each (lowercased full path, iid) whose project exists: the project, its issue
+    of that iid and the issue's assignee ids, in one statement (what `issue(project:,
+    iid:)` and its assignees read, which would be three in turn)."""
+    rows = await conn.fetch(
+        f"""
+        select {PROJECT_COLUMNS}, k.iid as asked_iid, {_ALIASED_COLUMNS},
+               array(select a.user_id from issue_assignees a
+                      where a.issue_id = i.id order by a.user_id) as assignee_ids
+        from unnest($1::text[], $2::int[]) as k(path, iid)
+        join projects p on lower(p.full_path) = k.path
+        left join issues i on i.project_id = p.id and i.iid = k.iid
+        """,
+        paths,
+        iids,
+    )
+    return [
+        ProjectIssue(
+            to_project(r),
+            r["asked_iid"],
+            None if r["issue_id"] is None else to_issue(r, _ISSUE_AT),
+            list(r["assignee_ids"]),
+        )
+        for r in rows
+    ]
 
 
 async def project_issues_page(

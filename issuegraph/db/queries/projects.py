@@ -5,6 +5,8 @@ from typing import Any
 from issuegraph.domain.models import Project, Role, Visibility, thawed
 
 _COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at"
+# The same, of a query's `p` (`to_project` reads them by name).
+PROJECT_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS.split(", "))
 
 
 _PROJECT = thawed(Project)
