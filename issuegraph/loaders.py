@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, cast
 
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import issues as issue_queries
@@ -38,8 +39,16 @@ K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
 
+
+class Missing(enum.Enum):
+    """The type of MISSING, so that `x is MISSING` narrows `x` for the type checker."""
+
+    MISSING = "MISSING"
+
+
 # What `Loader.peek` answers for a key whose value is not (yet) loaded.
-MISSING: Final = object()
+MISSING: Final = Missing.MISSING
+NotLoaded = Literal[Missing.MISSING]
 
 
 class _Batch(Generic[K, V]):
@@ -179,7 +188,7 @@ class Loader(Generic[K, V]):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def peek(self, key: K) -> V | object:
+    def peek(self, key: K) -> V | NotLoaded:
         """The value of `key` if it is loaded already, else MISSING."""
         return self._values.get(key, MISSING)
 
@@ -263,11 +272,11 @@ class Loader(Generic[K, V]):
 
     # -- what was made of values -------------------------------------------------------------
 
-    def made(self, key: K) -> object:
+    def made(self, key: K) -> Any:
         """What `make` made of `key`'s value for this request, else MISSING."""
         return self._made.get(key, MISSING)
 
-    def make(self, key: K, make: Callable[[V], R]) -> R | object:
+    def make(self, key: K, make: Callable[[V], R]) -> R | NotLoaded:
         """`make(value)` for a loaded key, kept for `made`; MISSING when not loaded.
 
         Every caller of one loader makes the same of a value (the schema's object for it).
@@ -275,7 +284,7 @@ class Loader(Generic[K, V]):
         value = self._values.get(key, MISSING)
         if value is MISSING:
             return MISSING
-        made = self._made[key] = make(cast("V", value))
+        made = self._made[key] = make(value)
         return made
 
     # -- priming and clearing ----------------------------------------------------------------
@@ -329,7 +338,7 @@ def now_or_later(loader: Loader[K, V], key: K, then: Callable[[V], R]) -> R:
     """
     value = loader.peek(key)
     if value is not MISSING:
-        return then(cast("V", value))
+        return then(value)
 
     async def later() -> R:
         return then(await loader.load(key))
@@ -479,7 +488,7 @@ class Loaders:
             self.link_by_id_loader.prime_many({row.link.id: row.link for row in rows})
             if assignees:
                 self.assignee_ids_by_issue.prime_many(
-                    {row.issue.id: cast("list[int]", row.assignee_ids) for row in rows}
+                    {r.issue.id: r.assignee_ids for r in rows if r.assignee_ids is not None}
                 )
         return [pages[key] for key in keys]
 
@@ -580,15 +589,19 @@ class Loaders:
             asked.append(self.project_by_id_loader.load_many(project_ids))
         if assignees:
             issue_ids = [i.id for i in issues]
-            known = [self.assignee_ids_by_issue.peek(i) for i in issue_ids]
-            if any(ids is MISSING for ids in known):
-                # Both asked for before either is awaited: the two statements go together.
-                assigned = self.assignee_ids_by_issue.load_many(issue_ids)
-                for answer in asked:
-                    await answer
-                asked = []
-                known = list(await assigned)
-            user_ids.update(u for ids in known for u in cast("list[int]", ids))
+            known: list[list[int]] = []
+            for issue_id in issue_ids:
+                ids = self.assignee_ids_by_issue.peek(issue_id)
+                if ids is MISSING:
+                    # Both asked for before either is awaited: the statements go together.
+                    assigned = self.assignee_ids_by_issue.load_many(issue_ids)
+                    for answer in asked:
+                        await answer
+                    asked = []
+                    known = await assigned
+                    break
+                known.append(ids)
+            user_ids.update(u for ids in known for u in ids)
         if user_ids:
             asked.append(self.user_by_id.load_many(sorted(user_ids)))
         for answer in asked:

@@ -770,9 +770,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         # the whole request) as it runs here, looked up once a request. The set is kept
         # with it, so its id cannot be reused while cached.
         self._selections: dict[int, tuple[GroupedFieldSet, _Child]] = {}
-        # The same for the sub-selection of an object field: (object type, id of its field
-        # details list) -> (the list, the child or None for graphql-core's path)
-        self._children: dict[tuple[GraphQLObjectType, int], tuple[Any, _Child | None]] = {}
+        # The same for the sub-selection of an object field: id of its field details list
+        # -> (the list, the child or None for graphql-core's path). A list belongs to one
+        # field, whose plan has one object type.
+        self._children: dict[int, tuple[Any, _Child | None]] = {}
         # Converted arguments of a field, by the id of its field details list (kept alive
         # with them); None where they are not plain values or their coercion fails.
         self._arguments: dict[int, tuple[Any, dict[str, Any] | None]] = {}
@@ -793,13 +794,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _child(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> _Child | None:
-        key = (object_type, id(field_details_list))
-        known = self._children.get(key)
+        known = self._children.get(id(field_details_list))
         if known is not None and known[0] is field_details_list:
             return known[1]
         grouped, defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         child = None if defer_usages else self._selection(object_type, grouped)
-        self._children[key] = (field_details_list, child)
+        self._children[id(field_details_list)] = (field_details_list, child)
         return child
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
@@ -982,7 +982,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         made only when something needs it.
         """
         child = None if value is None else self._child(shape.object_type, field_details_list)
-        if child is None or not _acceptable(shape, value):
+        # (An unmarked object of the type's own class is acceptable without asking.)
+        if child is None or (
+            (value.__class__ is not shape.origin or hasattr(value, TYPE_CAST_ATTRIBUTE))
+            and not _acceptable(shape, value)
+        ):
             return None if value is None and not shape.non_null else SLOW
         if shape.non_null_items is not None:
             return self._complete_items(

@@ -20,7 +20,7 @@ from issuegraph.domain.errors import DomainError, ErrorCode
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.domain.models import IssueState, Role, Visibility
-from issuegraph.loaders import MISSING, now_or_later
+from issuegraph.loaders import MISSING, NotLoaded, now_or_later
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
 from issuegraph.schema.execution import in_place
@@ -122,19 +122,19 @@ async def load_user(info: Info, user_id: int | None) -> User | None:
 # answers of one object. Once the object is made, these allocate nothing (no closure).
 
 
-def _user_now(info: Info, user_id: int) -> User | object | None:
+def _user_now(info: Info, user_id: int) -> User | NotLoaded | None:
     """The request's `User` of an id (None: no such user) if it is loaded, else MISSING."""
     loader = info.context.loaders.user_by_id
-    user = loader.made(user_id)
+    user: User | NotLoaded | None = loader.made(user_id)
     if user is MISSING:
         user = loader.make(user_id, lambda u: _user(u, info))
     return user
 
 
-def _project_now(info: Info, project_id: int) -> Project | object:
+def _project_now(info: Info, project_id: int) -> Project | NotLoaded:
     """The request's `Project` of an id if it is loaded, else MISSING."""
     loader = info.context.loaders.project_by_id_loader
-    project = loader.made(project_id)
+    project: Project | NotLoaded = loader.made(project_id)
     if project is MISSING:
         project = loader.make(project_id, _project)
     return project
@@ -307,7 +307,7 @@ class Issue(relay.Node):
         if project is MISSING:
             loader = info.context.loaders.project_by_id_loader
             return now_or_later(loader, self.project_id, _project)
-        return cast("Project", project)
+        return project
 
     @strawberry.field
     @in_place
@@ -334,7 +334,7 @@ class Issue(relay.Node):
         if user is MISSING:
             loader = info.context.loaders.user_by_id
             return now_or_later(loader, author_id, lambda u: _author(_user(u, info)))
-        return _author(cast("User | None", user))
+        return _author(user)
 
     @strawberry.field
     @in_place
@@ -345,7 +345,7 @@ class Issue(relay.Node):
         user = _user_now(info, closed_by_id)
         if user is MISSING:
             return cast("User | None", load_user(info, closed_by_id))
-        return cast("User | None", user)
+        return user
 
     @strawberry.field
     @in_place
@@ -353,7 +353,7 @@ class Issue(relay.Node):
         ids = info.context.loaders.assignee_ids_by_issue.peek(self.pk)
         if ids is not MISSING:
             users: list[User] = []
-            for user_id in cast("list[int]", ids):
+            for user_id in ids:
                 user = _user_now(info, user_id)
                 if user is MISSING:
                     break
@@ -370,9 +370,9 @@ class Issue(relay.Node):
         if ids is not MISSING:
             if not ids:
                 return None
-            user = _user_now(info, cast("list[int]", ids)[0])
+            user = _user_now(info, ids[0])
             if user is not MISSING:
-                return cast("User | None", user)
+                return user
         return cast("User | None", _load_assignee(info, self.pk))
 
     @strawberry.field
