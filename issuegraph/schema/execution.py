@@ -378,6 +378,9 @@ class ContextOnly:
         self.context = context
 
 
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
 def _resolved_field(field: GraphQLField) -> ResolvedField | None:
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     base = getattr(definition, "base_resolver", None)
@@ -391,8 +394,13 @@ def _resolved_field(field: GraphQLField) -> ResolvedField | None:
     ):
         return None
 
-    def resolve(source: Any, info: ContextOnly) -> Any:
-        return function(source, info=info)
+    # A method `(self, info)` takes both by position: one call less a field.
+    resolve: Callable[[Any, ContextOnly], Any] = function
+    parameters = list(inspect.signature(function).parameters.values())
+    if [(p.name, p.kind) for p in parameters] != [("self", _POSITIONAL), ("info", _POSITIONAL)]:
+
+        def resolve(source: Any, info: ContextOnly) -> Any:
+            return function(source, info=info)
 
     return ResolvedField(field, resolve, _value_completer(field.type), _object_shape(field.type))
 
