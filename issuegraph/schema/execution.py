@@ -1024,7 +1024,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's `complete_list_value` for a list of objects of one type;
         `field` is (parent path, response name, parent type name)."""
         item_type: Any = shape.item_type
-        shared = child.shared
+        shared = child.shared if child.selection.fast is not None else None
         path: Path | None = None
         completed: list[Any] = []
         awaitable_indices: list[int] = []
@@ -1034,10 +1034,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if item is None:  # allowed: `_acceptable` checked the list
                     completed.append(None)
                     continue
-                answer = shared(item)
-                if answer is not SLOW:
-                    completed.append(answer)
-                    continue
+                if shared is not None:
+                    answer = shared(item)
+                    if answer is not SLOW:
+                        completed.append(answer)
+                        continue
                 if path is None:
                     path = Path(*field)
                 value = self._complete_item(
