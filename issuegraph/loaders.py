@@ -610,11 +610,7 @@ class Loaders:
     # -- priming after reads and writes --------------------------------------------------
 
     def prime_issues(self, issues: Sequence[Issue], *, force: bool = True) -> None:
-        """Remember issues just read or written (replacing what was cached, if `force`).
-
-        One `prime_many` per loader, not a `prime` per issue: a page of links primes
-        thousands, and each `prime` also scans the loader's pending batch.
-        """
+        """Remember issues just read or written (replacing what was cached, if `force`)."""
         self.issue_by_id_loader.prime_many({i.id: i for i in issues}, force=force)
         self.issue_by_iid_loader.prime_many({(i.project_id, i.iid): i for i in issues}, force=force)
 
