@@ -18,7 +18,6 @@ from issuegraph.app import create_app
 from issuegraph.domain import models
 from issuegraph.schema import types as schema_types
 from issuegraph.schema.links import IssueLink
-from issuegraph.state import DATABASE
 from tests.helpers import Api, StatementLog
 
 # Statements on the wire per request (the pool's reset sends nothing; see db/database.py).
@@ -300,29 +299,3 @@ async def test_an_issue_by_path_and_iid_is_one_statement_found_or_not(sized, pro
     statements, data = await _count(sized, _ISSUE_TITLE, {"project": project, "iid": iid})
     assert data == {"issue": {"iid": iid} if found else None}
     assert statements == 2, _show(sized[1].queries)  # the token, then that one
-
-
-async def test_statements_are_planned_once_not_at_every_execution(sized):
-    """Each connection plans a prepared statement once (a generic plan): left to choose,
-    PostgreSQL planned the page of links with assignee ids, and the project-and-issue
-    lookup, anew at every execution."""
-    api, _log, token, _scale = sized
-    for _ in range(8):  # past the 5 executions after which PostgreSQL would choose
-        response = await api.gql(ISSUE_PAGE, {"project": "hub/page", "iid": 1}, token=token)
-        assert not response.errors, response.errors
-    pool = api.client.app[DATABASE].pool
-    connections = [await pool.acquire() for _ in range(pool.get_size())]
-    try:
-        planned = [
-            row
-            for conn in connections
-            for row in await conn.fetch(
-                "select statement, generic_plans, custom_plans from pg_prepared_statements"
-            )
-        ]
-    finally:
-        for conn in connections:
-            await pool.release(conn)
-    ours = [r for r in planned if "edge as" in r["statement"] or "asked_iid" in r["statement"]]
-    assert ours, "the page of links and the issue lookup were prepared"
-    assert [(r["statement"][:60], r["custom_plans"]) for r in planned if r["custom_plans"]] == []

@@ -108,16 +108,7 @@ async def open_database(
             reset=_keep_session,
             timeout=CONNECT_TIMEOUT_SECONDS,
             # Sent in the startup packet: no extra round trip, per connection or request.
-            server_settings={
-                "statement_timeout": str(statement_timeout_ms),
-                # Every statement is prepared once per connection (asyncpg). Left to choose,
-                # PostgreSQL planned some of them anew at every execution (a page of links
-                # with assignee ids: 0.3 ms of planning for 0.8 ms of work), because a
-                # generic plan's estimate for an array parameter of unknown length looked
-                # dearer. The generic plans of these statements measured as fast or faster
-                # for 1, 50 and 1,000 anchors (bench/README.md), so they are always used.
-                "plan_cache_mode": "force_generic_plan",
-            },
+            server_settings={"statement_timeout": str(statement_timeout_ms)},
         )
         try:
             yield Database(pool=pool, dsn=dsn, embedded=embedded)
