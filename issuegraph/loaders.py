@@ -144,7 +144,10 @@ class _Answer(Generic[K, V]):
         for batch in self._batches:
             if not batch.finished:
                 yield from batch.wait()
-        answers = [_read(key, slot) for key, slot in zip(self._keys, self._slots, strict=True)]
+        if not self._batches and _Failed not in map(type, self._slots):
+            answers = list(self._slots)  # every one a loaded value
+        else:
+            answers = [_read(key, slot) for key, slot in zip(self._keys, self._slots, strict=True)]
         return answers if self._many else answers[0]
 
 
@@ -588,20 +591,11 @@ class Loaders:
         if project_ids:
             asked.append(self.project_by_id_loader.load_many(project_ids))
         if assignees:
-            issue_ids = [i.id for i in issues]
-            known: list[list[int]] = []
-            for issue_id in issue_ids:
-                ids = self.assignee_ids_by_issue.peek(issue_id)
-                if ids is MISSING:
-                    # Both asked for before either is awaited: the statements go together.
-                    assigned = self.assignee_ids_by_issue.load_many(issue_ids)
-                    for answer in asked:
-                        await answer
-                    asked = []
-                    known = await assigned
-                    break
-                known.append(ids)
-            user_ids.update(u for ids in known for u in ids)
+            # Asked for with the projects (one tick, the two statements together); answered
+            # without waiting where a page of links brought them, and the users then go
+            # with the projects.
+            assigned = await self.assignee_ids_by_issue.load_many([i.id for i in issues])
+            user_ids.update(u for ids in assigned for u in ids)
         if user_ids:
             asked.append(self.user_by_id.load_many(sorted(user_ids)))
         for answer in asked:

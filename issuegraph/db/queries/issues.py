@@ -19,6 +19,11 @@ WIDTH = len(fields(Issue))
 _STATES = {state.value: state for state in IssueState}
 _ISSUE = thawed(Issue)
 
+# The assignee ids of a query's issue `i`, in the order `assignee_ids_by_issue_ids` gives.
+ASSIGNEE_IDS = (
+    "array(select a.user_id from issue_assignees a where a.issue_id = i.id order by a.user_id)"
+)
+
 
 def to_issue(row: Any, at: int = 0) -> Issue:
     """The issue whose COLUMNS `row` holds from position `at` on."""
@@ -186,8 +191,7 @@ async def issues_by_paths_and_iids(
     rows = await conn.fetch(
         f"""
         select {PROJECT_COLUMNS}, k.iid as asked_iid, {_ALIASED_COLUMNS},
-               array(select a.user_id from issue_assignees a
-                      where a.issue_id = i.id order by a.user_id) as assignee_ids
+               {ASSIGNEE_IDS} as assignee_ids
         from unnest($1::text[], $2::int[]) as k(path, iid)
         join projects p on lower(p.full_path) = k.path
         left join issues i on i.project_id = p.id and i.iid = k.iid

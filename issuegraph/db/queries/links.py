@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
+from issuegraph.db.queries.issues import ASSIGNEE_IDS, to_issue
 from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
 from issuegraph.db.queries.issues import WIDTH as ISSUE_WIDTH
-from issuegraph.db.queries.issues import to_issue
 from issuegraph.db.queries.visibility import readable_issue
 from issuegraph.domain.models import Issue, IssueLink, Note, StoredLinkType, thawed
 
@@ -93,12 +93,7 @@ async def linked_issues_page(
     serves every anchor of a nested list. With `assignees`, each row also brings the
     linked issue's assignee ids, which the page's readers would otherwise ask for next.
     """
-    assignee_ids = (
-        ", array(select a.user_id from issue_assignees a"
-        " where a.issue_id = i.id order by a.user_id) as assignee_ids"
-        if assignees
-        else ""
-    )
+    assignee_ids = f", {ASSIGNEE_IDS} as assignee_ids" if assignees else ""
     rows = await conn.fetch(
         f"""
         with {_EDGES},
