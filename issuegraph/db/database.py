@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
@@ -25,6 +26,63 @@ EMBEDDED_DATABASE = "issuegraph"
 # How long opening a connection may take: with the database down or unreachable a
 # request fails fast instead of hanging on a pool that keeps reconnecting.
 CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+# asyncpg's refusal to start a statement on a connection in the wrong state. Raised before
+# anything is written, so the statement never reached the server.
+_REFUSED_TO_START = re.compile(r"cannot switch to state \d+;")
+
+
+def never_sent(error: BaseException) -> bool:
+    """True when asyncpg refused to start a statement on a connection that had died idle.
+
+    PostgreSQL announces the end of a session (a terminated backend, a server shutting
+    down) with an error message, then closes the socket. asyncpg reads the message as
+    a protocol error and refuses every statement until it reads the close; a pooled
+    connection is handed out in that window because it does not look closed yet. The
+    refusal aborts the connection, so the pool's next one is a new one.
+    """
+    return isinstance(error, asyncpg.InternalClientError) and bool(
+        _REFUSED_TO_START.match(str(error))
+    )
+
+
+T = TypeVar("T")
+
+
+class ServicePool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no types
+    """asyncpg's pool, whose one-statement calls outlive a connection that died idle.
+
+    A statement that asyncpg refused to start (see `never_sent`) runs again on another
+    connection: it never reached the server, so running it again is safe, writes
+    included. When the server ended every session at once, each pooled connection may
+    refuse once before a new one is opened.
+    """
+
+    async def _until_started(self, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        # Each refusal aborts its connection, so after as many refusals as the pool has
+        # connections the next one is a new connection.
+        for _ in range(self.get_max_size()):
+            try:
+                async with self.acquire() as conn:
+                    return await run(conn)
+            except asyncpg.InternalClientError as error:
+                if not never_sent(error):
+                    raise
+        async with self.acquire() as conn:
+            return await run(conn)
+
+    async def execute(self, query: str, *args: Any, **options: Any) -> str:
+        return await self._until_started(lambda conn: conn.execute(query, *args, **options))
+
+    async def fetch(self, query: str, *args: Any, **options: Any) -> list[Any]:
+        return await self._until_started(lambda conn: conn.fetch(query, *args, **options))
+
+    async def fetchrow(self, query: str, *args: Any, **options: Any) -> Any:
+        return await self._until_started(lambda conn: conn.fetchrow(query, *args, **options))
+
+    async def fetchval(self, query: str, *args: Any, **options: Any) -> Any:
+        return await self._until_started(lambda conn: conn.fetchval(query, *args, **options))
 
 
 @dataclass(slots=True)
@@ -100,10 +158,16 @@ async def open_database(
                 await migrate(conn)
             finally:
                 await conn.close()
-        pool = await asyncpg.create_pool(
+        # `asyncpg.create_pool`'s own construction, with its defaults, of our subclass.
+        pool = await ServicePool(
             dsn,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
+            max_queries=50_000,
+            max_inactive_connection_lifetime=300.0,
+            loop=None,
+            connection_class=asyncpg.Connection,
+            record_class=asyncpg.Record,
             init=_init_connection if on_connect is None else _chain(on_connect),
             reset=_keep_session,
             timeout=CONNECT_TIMEOUT_SECONDS,
@@ -124,11 +188,22 @@ async def transaction(executor: Any) -> AsyncIterator[Any]:
     """A transaction on a connection from `executor`.
 
     Given a pool, a connection is taken for the transaction; given a connection (a
-    caller's own transaction), a savepoint nests inside it.
+    caller's own transaction), a savepoint nests inside it. A BEGIN that asyncpg refused
+    to start (`never_sent`) is tried again on another connection, as in `ServicePool`.
     """
     if isinstance(executor, asyncpg.Pool):
-        async with executor.acquire() as conn, conn.transaction():
-            yield conn
+        tries = executor.get_max_size() + 1  # as in ServicePool
+        for attempt in range(1, tries + 1):
+            begun = False
+            try:
+                async with executor.acquire() as conn, conn.transaction():
+                    begun = True
+                    yield conn
+            except asyncpg.InternalClientError as error:
+                if begun or attempt == tries or not never_sent(error):
+                    raise
+            else:
+                return
     else:
         async with executor.transaction():
             yield executor
