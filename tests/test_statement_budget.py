@@ -18,6 +18,7 @@ from issuegraph.app import create_app
 from issuegraph.domain import models
 from issuegraph.schema import types as schema_types
 from issuegraph.schema.links import IssueLink
+from issuegraph.state import DATABASE
 from tests.helpers import Api, StatementLog
 
 # Statements on the wire per request (the pool's reset sends nothing; see db/database.py).
@@ -299,3 +300,33 @@ async def test_an_issue_by_path_and_iid_is_one_statement_found_or_not(sized, pro
     statements, data = await _count(sized, _ISSUE_TITLE, {"project": project, "iid": iid})
     assert data == {"issue": {"iid": iid} if found else None}
     assert statements == 2, _show(sized[1].queries)  # the token, then that one
+
+
+async def test_the_issue_page_statements_are_planned_once_per_connection(sized):
+    """PostgreSQL plans a prepared statement five times for its values (custom plans),
+    then keeps one plan for all values (a generic plan) unless that looks dearer. The
+    page of links and the project-and-issue lookup, both for one key, must not be
+    planned anew at every execution (0.3 and 0.14 ms of planning each time)."""
+    api, _log, token, _scale = sized
+    for _ in range(12):
+        response = await api.gql(ISSUE_PAGE, {"project": "hub/page", "iid": 1}, token=token)
+        assert not response.errors, response.errors
+    pool = api.client.app[DATABASE].pool
+    connections = [await pool.acquire() for _ in range(pool.get_size())]
+    try:
+        planned = [
+            (row["statement"], row["generic_plans"], row["custom_plans"])
+            for conn in connections
+            for row in await conn.fetch(
+                "select statement, generic_plans, custom_plans from pg_prepared_statements"
+            )
+            if "edge as" in row["statement"] or "asked_iid" in row["statement"]
+        ]
+    finally:
+        for conn in connections:
+            await pool.release(conn)
+    assert {"edge as" in statement for statement, _, _ in planned} == {True, False}
+    runs = sum(generic + custom for _, generic, custom in planned)
+    assert runs == 24, planned  # 12 pages of links, 12 lookups
+    assert all(custom <= 5 for _, _, custom in planned), planned
+    assert sum(generic for _, generic, _ in planned) >= runs - 5 * len(planned), planned

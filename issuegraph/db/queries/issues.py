@@ -188,16 +188,18 @@ async def issues_by_paths_and_iids(
     """For each (lowercased full path, iid) whose project exists: the project, its issue
     of that iid and the issue's assignee ids, in one statement (what `issue(project:,
     iid:)` and its assignees read, which would be three in turn)."""
+    one = len(paths) == 1  # planned once per connection, as links.linked_issues_page's
+    keys = "unnest(array[$1::text], array[$2::int])" if one else "unnest($1::text[], $2::int[])"
     rows = await conn.fetch(
         f"""
         select {PROJECT_COLUMNS}, k.iid as asked_iid, {_ALIASED_COLUMNS},
                {ASSIGNEE_IDS} as assignee_ids
-        from unnest($1::text[], $2::int[]) as k(path, iid)
+        from {keys} as k(path, iid)
         join projects p on lower(p.full_path) = k.path
         left join issues i on i.project_id = p.id and i.iid = k.iid
         """,
-        paths,
-        iids,
+        paths[0] if one else paths,
+        iids[0] if one else iids,
     )
     return [
         ProjectIssue(

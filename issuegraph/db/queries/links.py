@@ -54,14 +54,15 @@ class LinkedIssue:
 
 
 # $1 anchors, $2 stored types followed outward, $3 inward, $4 viewer id, $5 admin.
-_EDGES = f"""
+def _edges(anchors: str) -> str:
+    return f"""
     edge as (
         select a.id as anchor, l.target_id as other, {LINK_COLUMNS}
-          from unnest($1::bigint[]) as a(id) join issue_links l on l.source_id = a.id
+          from {anchors} as a(id) join issue_links l on l.source_id = a.id
          where l.link_type = any($2::link_type[])
         union all
         select a.id as anchor, l.source_id as other, {LINK_COLUMNS}
-          from unnest($1::bigint[]) as a(id) join issue_links l on l.target_id = a.id
+          from {anchors} as a(id) join issue_links l on l.target_id = a.id
          where l.link_type = any($3::link_type[])
     ),
     visible as (
@@ -69,6 +70,14 @@ _EDGES = f"""
          where {readable_issue("o", "$4", "$5")}
     )
 """
+
+
+_EDGES = _edges("unnest($1::bigint[])")
+# One anchor, the usual case, as a one-element array: PostgreSQL's plan made for any
+# anchor (generic) then costs what a plan made for this anchor (custom) does, so it is
+# made once per connection. For an array parameter it assumes ten elements, the generic
+# plan looks dearer than a custom one for one, and each execution was planned anew.
+_EDGES_OF_ONE = _edges("unnest(array[$1::bigint])")
 
 
 # LINK_COLUMNS as `ranked` (below) holds them.
@@ -94,9 +103,10 @@ async def linked_issues_page(
     linked issue's assignee ids, which the page's readers would otherwise ask for next.
     """
     assignee_ids = f", {ASSIGNEE_IDS} as assignee_ids" if assignees else ""
+    one = len(anchors) == 1
     rows = await conn.fetch(
         f"""
-        with {_EDGES},
+        with {_EDGES_OF_ONE if one else _EDGES},
         ranked as (
             select v.*, row_number() over (partition by v.anchor order by v.created_at, v.id) as rn
               from visible v
@@ -107,7 +117,7 @@ async def linked_issues_page(
          where r.rn <= $8
          order by r.anchor, r.rn
         """,
-        anchors,
+        anchors[0] if one else anchors,
         outward,
         inward,
         viewer_id,
