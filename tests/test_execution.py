@@ -18,6 +18,7 @@ import strawberry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries as graphql_queries
+from strawberry.relay import GlobalID
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
 from issuegraph.context import Context
@@ -26,6 +27,7 @@ from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
 from issuegraph.domain.models import Viewer
 from issuegraph.loaders import Loaders
+from issuegraph.schema import execution
 from issuegraph.schema.errors import format_error
 from issuegraph.schema.execution import FastExecutor
 from issuegraph.schema.schema import IssuegraphSchema, Mutation, Query, schema
@@ -356,3 +358,12 @@ async def test_objects_of_a_type_with_an_interface_are_checked_the_same_way(whic
     assert _box_body(fast) == _box_body(stock)
     rejected = which in {"cast to another type", "another class"}
     assert bool(stock.errors) == rejected, stock.errors
+
+
+def test_relay_ids_written_by_the_shortcut_are_relays_own_past_its_memory(monkeypatch):
+    monkeypatch.setattr(execution, "RELAY_IDS_KEPT", 3)
+    issue_type = schema._schema.type_map["Issue"]
+    shortcut = execution._relay_id(issue_type, issue_type.fields["id"])
+    assert shortcut is not None
+    for node_id in [1, 2, 3, 4, 1, 5, 2, 2, True, 10**20, "7", 1]:
+        assert shortcut.encode(node_id) == str(GlobalID(type_name="Issue", node_id=str(node_id)))

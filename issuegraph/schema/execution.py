@@ -299,6 +299,10 @@ def _leaf_field(field: GraphQLField) -> LeafField | ValueField | None:
     return ValueField(read)
 
 
+# Relay ids kept written, per type (see `_relay_id`).
+RELAY_IDS_KEPT = 20_000
+
+
 def _relay_id(parent_type: GraphQLObjectType, field: GraphQLField) -> RelayIdField | None:
     type_definition = (parent_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     origin = getattr(type_definition, "origin", None)
@@ -318,12 +322,26 @@ def _relay_id(parent_type: GraphQLObjectType, field: GraphQLField) -> RelayIdFie
     type_name = parent_type.name
     prefix = f"{type_name}:"
 
-    def encode(node_id: Any) -> str:
+    def write(node_id: Any) -> str:
         # relay's `to_base64(type_name, str(node_id))`, as GlobalID's `__str__` calls it
         return b2a_base64((prefix + str(node_id)).encode(), newline=False).decode()
 
+    # The ids written lately (integer node ids only: True is not 1 here), as pages show
+    # the same users and projects again and again; bounded, emptied when full.
+    written: dict[int, str] = {}
+
+    def encode(node_id: Any) -> str:
+        if node_id.__class__ is not int:
+            return write(node_id)
+        text = written.get(node_id)
+        if text is None:
+            if len(written) >= RELAY_IDS_KEPT:
+                written.clear()
+            text = written[node_id] = write(node_id)
+        return text
+
     # The shortcut stands only if it writes what the ID scalar writes for a GlobalID.
-    if encode(1) != serialize(GlobalID(type_name=type_name, node_id="1")):
+    if write(1) != serialize(GlobalID(type_name=type_name, node_id="1")):
         return None
     return RelayIdField(origin, origin.resolve_id_attr(), encode)
 
