@@ -10,6 +10,7 @@ formatted as the endpoint formats them, must be the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -358,6 +359,68 @@ async def test_objects_of_a_type_with_an_interface_are_checked_the_same_way(whic
     assert _box_body(fast) == _box_body(stock)
     rejected = which in {"cast to another type", "another class"}
     assert bool(stock.errors) == rejected, stock.errors
+
+
+# -- dates and times: orjson writes the ones it writes as `isoformat()` does; the scalar
+# writes the rest (other time zones, subclasses, values of another type) on both executors.
+
+
+class _LaterDatetime(dt.datetime):
+    pass
+
+
+MOMENTS: dict[str, Any] = {
+    "utc": dt.datetime(2026, 12, 1, 19, 5, 3, 10, tzinfo=dt.UTC),
+    "utc, a whole second": dt.datetime(2026, 12, 1, 19, 5, 3, tzinfo=dt.UTC),
+    "utc, year 1": dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+    "naive": dt.datetime(999, 1, 2, 3, 4, 5, 999_999),  # noqa: DTZ001
+    "an offset": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-8))),
+    "an offset in seconds": dt.datetime(2026, 1, 2, tzinfo=dt.timezone(dt.timedelta(seconds=30))),
+    "a subclass": _LaterDatetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    "a date": dt.date(2026, 1, 2),
+    "a string": "2026-01-02",
+}
+
+
+@strawberry.type
+class Moment:
+    at: dt.datetime
+    maybe_at: dt.datetime | None
+    day: dt.date
+
+    @strawberry.field
+    def later(self) -> str:  # a resolver: the selection is completed field by field
+        return "later"
+
+
+def _moment(value: Any) -> Moment:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return Moment(at=value, maybe_at=value, day=day if isinstance(day, dt.date) else value)
+
+
+@strawberry.type
+class MomentQuery:
+    @strawberry.field
+    def moments(self, which: list[str]) -> list[Moment]:
+        # a datetime where a date belongs too: Date's isoformat writes it whole
+        return [_moment(MOMENTS[w]) for w in which] + [
+            Moment(at=MOMENTS["utc"], maybe_at=None, day=MOMENTS["naive"])
+        ]
+
+
+MOMENT_FAST = strawberry.Schema(query=MomentQuery, execution_context_class=FastExecutor)
+MOMENT_STOCK = strawberry.Schema(query=MomentQuery)
+
+
+@pytest.mark.parametrize("which", sorted(MOMENTS))
+async def test_dates_and_times_are_written_the_same_way(which):
+    query = """query($w: [String!]!) { leaves: moments(which: $w) { at maybeAt day }
+               full: moments(which: $w) { day maybeAt at later } }"""
+    variables = {"w": ["utc", which, "naive"]}
+    fast = await MOMENT_FAST.execute(query, variable_values=variables)
+    stock = await MOMENT_STOCK.execute(query, variable_values=variables)
+    assert _box_body(fast) == _box_body(stock)
+    assert bool(stock.errors) == (which == "a string"), stock.errors
 
 
 def test_relay_ids_written_by_the_shortcut_are_relays_own_past_its_memory(monkeypatch):
