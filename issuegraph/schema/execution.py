@@ -22,10 +22,11 @@ inlines what the field needs:
 - a relay `Node`'s `id`, when the type keeps relay's own `resolve_id`: the global id of
   the parent type's name and the node id, as relay's `to_base64` writes it;
 - a basic field whose value is an object or a list of objects of one object type, and a
-  resolver marked `@in_place` (it reads nothing of `info` but the context): completed
-  here, the objects by their own selection's generated function; a selection of leaves
-  only also has a path-free `fast` function whose answer is shared by every place the
-  same object appears in the result;
+  resolver marked `@in_place` (it reads nothing of `info` but the context): the resolver
+  called and the objects completed here, by their own selection's generated function
+  (found once per request and field: `_Child.kids`); a selection of leaves only also has
+  a path-free `fast` function whose answer is shared by every place the same object
+  appears in the result;
 - any other Strawberry resolver without field extensions or exception handlers whose
   arguments are of leaf types: called as Strawberry's wrapper calls it, with the
   arguments coerced and converted once per request instead of once per parent.
@@ -50,7 +51,7 @@ from binascii import b2a_base64
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, EnumMeta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from graphql import (
     ExecutionResult,
@@ -533,9 +534,9 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
 
 # -- the generated functions ----------------------------------------------------------------
 
-# complete(executor, source, path, field details lists in the set's order) -> the dict of
+# complete(executor, source, path, the selection as the request runs it) -> the dict of
 # the completed fields, or an awaitable of it
-Generated = Callable[["FastExecutor", Any, "Path | None", Sequence[Any]], Any]
+Generated = Callable[["FastExecutor", Any, "Path | None", "_Child"], Any]
 
 
 def _add(pending: list[str] | None, key: str) -> list[str]:
@@ -559,7 +560,9 @@ class _Source:
             "add": _add,
             "settled": _settled,
             "dumps": dumps,
+            "CAST": TYPE_CAST_ATTRIBUTE,
         }
+        self.uses_context = False
 
     def emit(self, indent: int, *lines: str) -> None:
         self.lines.extend("    " * indent + line for line in lines)
@@ -603,10 +606,12 @@ class _Source:
         elif isinstance(plan, ObjectField):
             self.names[f"S{i}"] = plan.shape
             self.read(i, plan.get, plan.attribute, 2)
+            self.emit(2, "x = SLOW")
+            self.objects(i, plan.shape, 2)
             self.emit(
                 2,
-                "x = SLOW if v is SLOW else "
-                f"ex._complete_shape(S{i}, v, path, K{i}, TN, details[{i}])",
+                "if x is SLOW and v is not SLOW:",
+                f"    x = ex._complete_shape(S{i}, v, path, K{i}, TN, details[{i}])",
                 "if x is SLOW:",
             )
             self.generic(i, 3)
@@ -618,10 +623,70 @@ class _Source:
             self.settle(i, 2)
         elif isinstance(plan, ResolvedField):
             self.names[f"R{i}"] = plan
-            self.emit(2, f"x = ex._complete_resolved(R{i}, PT, src, path, K{i}, details[{i}])")
+            if plan.shape is None:
+                self.emit(2, f"x = ex._complete_resolved(R{i}, PT, src, path, K{i}, details[{i}])")
+            else:
+                # The resolver called here; an object (list) it answers completed here too.
+                self.uses_context = True
+                self.names[f"S{i}"], self.names[f"RV{i}"] = plan.shape, plan.resolve
+                self.emit(
+                    2,
+                    "try:",
+                    f"    v = RV{i}(src, ctx)",
+                    "except Exception as error:",
+                    f"    x = ex._resolver_failed(error, R{i}, PT, path, K{i}, details[{i}])",
+                    "else:",
+                    "    x = SLOW",
+                )
+                self.objects(i, plan.shape, 3)
+                self.emit(
+                    3,
+                    "if x is SLOW:",
+                    f"    x = ex._resolved_value(R{i}, PT, v, path, K{i}, details[{i}])",
+                )
             self.settle(i, 2)
         else:
             self.generic(i, 2)
+
+    def objects(self, i: int, shape: ObjectShape, indent: int) -> None:
+        """x = the completed value of v, an object (list) of field i's shape, when it is one
+        of the type's own class without a cast mark (a list: a list), and the field's
+        sub-selection is known; else x stays SLOW, touched nothing, for the full path."""
+        if shape.non_null_items is not None:
+            test = "v.__class__ is list"
+        elif shape.origin is not None:
+            self.names[f"O{i}"] = shape.origin
+            test = f"v.__class__ is O{i} and not hasattr(v, CAST)"
+        else:
+            test = "v is not None and v is not SLOW"
+        self.emit(
+            indent,
+            f"if {test}:",
+            f"    k = kids[{i}]",
+            "    if k is None:",
+            f"        k = ex._kid(ch, {i}, S{i})",
+            "    if k is not False:",
+        )
+        if shape.non_null_items is not None:
+            self.emit(
+                indent + 2, f"x = ex._complete_list(S{i}, v, path, K{i}, TN, details[{i}], k)"
+            )
+            return
+        self.emit(
+            indent + 2,
+            "if k.fast is not None:",
+            "    known = k.done.get(id(v))",
+            "    x = known[1] if known is not None and known[0] is v else k.shared(v)",
+            "if x is SLOW:",
+            "    p = Path(path, K{i}, TN)".replace("{i}", str(i)),
+            "    try:",
+            "        x = k.selection.complete(ex, v, p, k)",
+            "    except Exception as error:",
+            f"        x = ex._field_failed(error, S{i}.field_type, details[{i}], p)",
+            "    else:",
+            "        if x.__class__ is not dict and ex.is_awaitable(x):",
+            f"            x = ex._await_completed(x, S{i}.field_type, details[{i}], p)",
+        )
 
     def settle(self, i: int, indent: int) -> None:
         """r[Ki] = x, noted as pending when x is an awaitable."""
@@ -781,7 +846,10 @@ def _generate(parent_type: GraphQLObjectType, fields: tuple[tuple[str, str], ...
         "complete",
         "\n".join(
             [
-                "def complete(ex, src, path, details):",
+                "def complete(ex, src, path, ch):",
+                "    details = ch.details",
+                "    kids = ch.kids",
+                *(["    ctx = ex._context_only"] if source.uses_context else []),
                 "    r = {}",
                 "    aw = None",
                 "    try:",
@@ -829,10 +897,14 @@ class _Child:
     # fast answers by source, for a selection that has `fast`: id -> (source, answer);
     # the source is kept so that its id is not reused within the request
     done: dict[int, tuple[Any, dict[str, Any]]]
+    # per field, the sub-selection of an object field: None until asked for, False
+    # where graphql-core completes it (see `FastExecutor._kid`)
+    kids: list[_Child | Literal[False] | None]
+    fast: Callable[[Any], dict[str, Any]] | None  # the selection's
 
     def shared(self, source: Any) -> Any:
         """`fast`'s answer for `source` (the same dict every time), or SLOW."""
-        fast = self.selection.fast
+        fast = self.fast
         if fast is None:
             return SLOW
         known = self.done.get(id(source))
@@ -877,9 +949,17 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         fields = tuple(
             (name, details[0].node.name.value) for name, details in grouped_field_set.items()
         )
-        child = _Child(_generate(parent_type, fields), tuple(grouped_field_set.values()), {})
+        selection = _generate(parent_type, fields)
+        details = tuple(grouped_field_set.values())
+        child = _Child(selection, details, {}, [None] * len(details), selection.fast)
         self._selections[id(grouped_field_set)] = (grouped_field_set, child)
         return child
+
+    def _kid(self, parent: _Child, index: int, shape: ObjectShape) -> _Child | Literal[False]:
+        """The sub-selection of `parent`'s field `index`, kept in `parent.kids`."""
+        child = self._child(shape.object_type, parent.details[index])
+        kid = parent.kids[index] = False if child is None else child
+        return kid
 
     def _child(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -920,7 +1000,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 parent_type, source_value, path, grouped_field_set, position_context
             )
         child = self._selection(parent_type, grouped_field_set)
-        return child.selection.complete(self, source_value, path, child.details)  # type: ignore[no-any-return]
+        return child.selection.complete(self, source_value, path, child)  # type: ignore[no-any-return]
 
     def _complete_resolved(
         self,
@@ -931,15 +1011,30 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         key: str,
         field_details_list: FieldDetailsList,
     ) -> Any:
-        """graphql-core's `execute_field` for an `in_place` resolver, in fewer steps.
+        """graphql-core's `execute_field` for an `in_place` resolver, in fewer steps: the
+        resolver runs once, here, and its value is completed by `_resolved_value`."""
+        try:
+            result = plan.resolve(source, self._context_only)
+        except Exception as raw_error:  # noqa: BLE001  (as graphql-core's execute_field)
+            return self._resolver_failed(
+                raw_error, plan, parent_type, parent_path, key, field_details_list
+            )
+        return self._resolved_value(plan, parent_type, result, parent_path, key, field_details_list)
 
-        The resolver runs once, here; what it returns is completed in place when it can
-        be, else by graphql-core's `complete_value` or `complete_awaitable_value`.
-        """
+    def _resolved_value(
+        self,
+        plan: ResolvedField,
+        parent_type: GraphQLObjectType,
+        result: Any,
+        parent_path: Path | None,
+        key: str,
+        field_details_list: FieldDetailsList,
+    ) -> Any:
+        """What an `in_place` resolver returned, completed in place when it can be, else by
+        graphql-core's `complete_value` or `complete_awaitable_value`."""
         return_type = plan.field.type
         path = None
         try:
-            result = plan.resolve(source, self._context_only)
             completed = SLOW
             if plan.leaf is not None:
                 completed = plan.leaf(result)
@@ -960,13 +1055,35 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001  (as graphql-core's execute_field)
             if path is None:
                 path = Path(parent_path, key, parent_type.name)
-            self.handle_field_error(raw_error, return_type, field_details_list, path)
-            return None
+            return self._field_failed(raw_error, return_type, field_details_list, path)
         if completed.__class__ is not dict and self.is_awaitable(completed):
             if path is None:
                 path = Path(parent_path, key, parent_type.name)
             return self._await_completed(completed, return_type, field_details_list, path)
         return completed
+
+    def _resolver_failed(
+        self,
+        error: Exception,
+        plan: ResolvedField,
+        parent_type: GraphQLObjectType,
+        parent_path: Path | None,
+        key: str,
+        field_details_list: FieldDetailsList,
+    ) -> None:
+        path = Path(parent_path, key, parent_type.name)
+        return self._field_failed(error, plan.field.type, field_details_list, path)
+
+    def _field_failed(
+        self,
+        error: Exception,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> None:
+        """A field's error, as graphql-core's `execute_field` handles it: null here, or
+        raised on for a non-null type (the parent then takes the null)."""
+        self.handle_field_error(error, return_type, field_details_list, path)
 
     def _arguments_of(
         self, plan: ResolverField, field_details_list: FieldDetailsList
@@ -1087,13 +1204,30 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return answer
         path = Path(parent_path, key, parent_name)
         try:
-            completed = child.selection.complete(self, value, path, child.details)
+            completed = child.selection.complete(self, value, path, child)
         except Exception as raw_error:  # noqa: BLE001  (as graphql-core's execute_field)
-            self.handle_field_error(raw_error, shape.field_type, field_details_list, path)
-            return None
+            return self._field_failed(raw_error, shape.field_type, field_details_list, path)
         if completed.__class__ is not dict and self.is_awaitable(completed):
             return self._await_completed(completed, shape.field_type, field_details_list, path)
         return completed
+
+    def _complete_list(
+        self,
+        shape: ObjectShape,
+        value: list[Any],
+        parent_path: Path | None,
+        key: str,
+        parent_name: str,
+        field_details_list: FieldDetailsList,
+        child: _Child,
+    ) -> Any:
+        """`_complete_shape` for a list whose sub-selection is known: SLOW, before
+        anything ran, for a list graphql-core would refuse."""
+        if not _acceptable(shape, value):
+            return SLOW
+        return self._complete_items(
+            shape, value, (parent_path, key, parent_name), child, field_details_list
+        )
 
     def _complete_items(
         self,
@@ -1104,9 +1238,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         field_details_list: FieldDetailsList,
     ) -> AwaitableOrValue[list[Any]]:
         """graphql-core's `complete_list_value` for a list of objects of one type;
-        `field` is (parent path, response name, parent type name)."""
+        `field` is (parent path, response name, parent type name). Each item is completed
+        as its `complete_list_item_value` would: a shared answer where the selection has
+        one, else by `_complete_item`."""
         item_type: Any = shape.item_type
-        shared = child.shared if child.selection.fast is not None else None
+        fast, done = child.fast, child.done
         path: Path | None = None
         completed: list[Any] = []
         awaitable_indices: list[int] = []
@@ -1116,8 +1252,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if item is None:  # allowed: `_acceptable` checked the list
                     completed.append(None)
                     continue
-                if shared is not None:
-                    answer = shared(item)
+                if fast is not None:
+                    known = done.get(id(item))
+                    answer = known[1] if known and known[0] is item else child.shared(item)
                     if answer is not SLOW:
                         completed.append(answer)
                         continue
@@ -1147,10 +1284,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's `complete_list_item_value` for an object of the list."""
         try:
-            value = child.selection.complete(self, item, item_path, child.details)
+            value = child.selection.complete(self, item, item_path, child)
         except Exception as raw_error:  # noqa: BLE001  (as complete_list_item_value)
-            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-            return None
+            return self._field_failed(raw_error, item_type, field_details_list, item_path)
         if value.__class__ is not dict and self.is_awaitable(value):
             return self._await_completed(value, item_type, field_details_list, item_path)
         return value
