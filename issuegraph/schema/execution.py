@@ -118,12 +118,20 @@ def _value_completer(output: GraphQLOutputType) -> Callable[[Any], Any] | None:
     item = _value_completer(inner.of_type)
     if item is None or isinstance(inner.of_type, GraphQLList):
         return None
+    # Items of this class the item type passes through unchanged (not int: its range).
+    passes = _PASS_THROUGH.get(get_named_type(inner.of_type))
+    passes = None if passes is int else passes
 
     def complete_list(value: Any) -> Any:
         if value is None:
             return SLOW if non_null else None
         if not isinstance(value, (list, tuple)):
             return SLOW
+        for one in value:
+            if one.__class__ is not passes:
+                break
+        else:  # (every item passes, or the list is empty)
+            return list(value)
         completed = [item(v) for v in value]
         return SLOW if any(c is SLOW for c in completed) else completed
 
@@ -162,9 +170,12 @@ class LeafField:
 
 @dataclass(frozen=True, slots=True)
 class ValueField:
-    """A basic field of a list of leaves: `read` answers the completed value or SLOW."""
+    """A basic field of a list of leaves: `complete` answers the completed value of its
+    attribute, or SLOW."""
 
-    read: Callable[[Any], Any]
+    get: Callable[[Any, str], Any]
+    attribute: str
+    complete: Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,17 +344,7 @@ def _leaf_field(field: GraphQLField) -> LeafField | ValueField | None:
             iso=_iso_class(inner),
         )
     complete = _value_completer(output)
-    if complete is None:
-        return None
-
-    def read(source: Any) -> Any:
-        try:
-            value = get(source, name)
-        except Exception:  # noqa: BLE001  (graphql-core's path raises it, located)
-            return SLOW
-        return complete(value)
-
-    return ValueField(read)
+    return None if complete is None else ValueField(get, name, complete)
 
 
 # Relay ids kept written, per type (see `_relay_id`).
@@ -589,8 +590,9 @@ class _Source:
         elif isinstance(plan, LeafField):
             self.leaf(i, plan)
         elif isinstance(plan, ValueField):
-            self.names[f"V{i}"] = plan.read
-            self.emit(2, f"x = V{i}(src)", "if x is SLOW:")
+            self.names[f"V{i}"] = plan.complete
+            self.read(i, plan.get, plan.attribute, 2)
+            self.emit(2, f"x = SLOW if v is SLOW else V{i}(v)", "if x is SLOW:")
             self.generic(i, 3)
             self.emit(2, "else:", f"    r[K{i}] = x")
         elif isinstance(plan, RelayIdField):
@@ -750,8 +752,9 @@ def _pure(i: int, plan: Plan | None, names: dict[str, Any]) -> list[str] | None:
     if isinstance(plan, TypeNameField):
         return [f"v{i} = TN"]
     if isinstance(plan, ValueField):
-        names[f"V{i}"] = plan.read
-        return [f"v{i} = V{i}(src)", f"if v{i} is SLOW: raise ANOMALY"]
+        names[f"V{i}"] = plan.complete
+        access = _access(i, plan.get, plan.attribute, names)
+        return [f"v{i} = V{i}({access})", f"if v{i} is SLOW: raise ANOMALY"]
     if isinstance(plan, RelayIdField):
         names[f"O{i}"], names[f"A{i}"], names[f"E{i}"] = plan.origin, plan.attribute, plan.encode
         return [
