@@ -12,6 +12,7 @@ from issuegraph.context import Info
 from issuegraph.domain import link_types, models
 from issuegraph.domain.link_types import LinkType
 from issuegraph.schema.execution import in_place
+from issuegraph.schema.objects import built
 from issuegraph.schema.pagination import Connection, PageInfo, encode_link_cursor
 from issuegraph.schema.types import Issue, User, load_user
 
@@ -46,13 +47,16 @@ class IssueLink(relay.Node):
 
     @classmethod
     def from_model(cls, link: models.IssueLink) -> Self:
-        return cls(
-            pk=link.id,
-            database_id=link.id,
-            link_type=link_types.seen_from(link.link_type, is_source=True),
-            created_at=link.created_at,
-            updated_at=link.updated_at,
-            model=link,
+        return built(
+            cls,
+            {
+                "pk": link.id,
+                "database_id": link.id,
+                "link_type": link_types.seen_from(link.link_type, is_source=True),
+                "created_at": link.created_at,
+                "updated_at": link.updated_at,
+                "model": link,
+            },
         )
 
     @strawberry.field

@@ -24,6 +24,7 @@ from issuegraph.loaders import MISSING, NotLoaded, now_or_later
 from issuegraph.schema import enums  # noqa: F401  (registers the domain enums with Strawberry)
 from issuegraph.schema.enums import IssueSort
 from issuegraph.schema.execution import in_place
+from issuegraph.schema.objects import built
 from issuegraph.schema.pagination import (
     Connection,
     Edge,
@@ -82,14 +83,17 @@ class User(relay.Node):
 
     @classmethod
     def from_model(cls, user: models.User, info: Info) -> Self:
-        return cls(
-            pk=user.id,
-            database_id=user.id,
-            username=user.username,
-            name=user.name,
-            state=user.state,
-            avatar_url=user.avatar_url,
-            web_url=f"{info.context.settings.public_url}/{user.username}",
+        return built(
+            cls,
+            {
+                "pk": user.id,
+                "database_id": user.id,
+                "username": user.username,
+                "name": user.name,
+                "state": user.state,
+                "avatar_url": user.avatar_url,
+                "web_url": f"{info.context.settings.public_url}/{user.username}",
+            },
         )
 
 
@@ -165,16 +169,19 @@ class Project(relay.Node):
 
     @classmethod
     def from_model(cls, project: models.Project) -> Self:
-        return cls(
-            pk=project.id,
-            database_id=project.id,
-            full_path=project.full_path,
-            name=project.name,
-            description=project.description,
-            visibility=project.visibility,
-            created_at=project.created_at,
-            updated_at=project.updated_at,
-            model=project,
+        return built(
+            cls,
+            {
+                "pk": project.id,
+                "database_id": project.id,
+                "full_path": project.full_path,
+                "name": project.name,
+                "description": project.description,
+                "visibility": project.visibility,
+                "created_at": project.created_at,
+                "updated_at": project.updated_at,
+                "model": project,
+            },
         )
 
     @strawberry.field
@@ -278,23 +285,26 @@ class Issue(relay.Node):
 
     @classmethod
     def from_model(cls, issue: models.Issue) -> Self:
-        return cls(
-            pk=issue.id,
-            database_id=issue.id,
-            iid=issue.iid,
-            project_id=issue.project_id,
-            title=issue.title,
-            description=issue.description,
-            state=issue.state,
-            labels=list(issue.labels),
-            milestone=issue.milestone,
-            due_date=issue.due_date,
-            confidential=issue.confidential,
-            weight=issue.weight,
-            created_at=issue.created_at,
-            updated_at=issue.updated_at,
-            closed_at=issue.closed_at,
-            model=issue,
+        return built(
+            cls,
+            {
+                "pk": issue.id,
+                "database_id": issue.id,
+                "iid": issue.iid,
+                "project_id": issue.project_id,
+                "title": issue.title,
+                "description": issue.description,
+                "state": issue.state,
+                "labels": list(issue.labels),
+                "milestone": issue.milestone,
+                "due_date": issue.due_date,
+                "confidential": issue.confidential,
+                "weight": issue.weight,
+                "created_at": issue.created_at,
+                "updated_at": issue.updated_at,
+                "closed_at": issue.closed_at,
+                "model": issue,
+            },
         )
 
     # The fields below read through loaders that `prefetch_relations` fills for a list of
@@ -638,12 +648,15 @@ async def _linked(
     page = rows[:limit]
     await prefetch_relations(info, [r.issue for r in page], plan=plan)
     edges = [
-        LinkedIssueEdge(
-            node=Issue.from_model(r.issue),
-            link=IssueLink.from_model(r.link),
-            link_type=seen_from(r.link.link_type, is_source=r.link.source_id == issue_id),
-            link_created_at=r.link.created_at,
-            link_updated_at=r.link.updated_at,
+        built(
+            LinkedIssueEdge,
+            {
+                "node": Issue.from_model(r.issue),
+                "link": IssueLink.from_model(r.link),
+                "link_type": seen_from(r.link.link_type, is_source=r.link.source_id == issue_id),
+                "link_created_at": r.link.created_at,
+                "link_updated_at": r.link.updated_at,
+            },
         )
         for r in page
     ]
