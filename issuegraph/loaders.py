@@ -324,11 +324,20 @@ class Loader(Generic[K, V]):
         self._made.clear()
         self._collecting = None
 
+    def close(self) -> None:
+        """Forget everything and let go of the batch function: loading is over."""
+        self.clear_all()
+        self._load_fn = _closed
+
     def _forget_outcome(self, key: K) -> None:
         self._failures.pop(key, None)
         self._made.pop(key, None)
         # A batch on its way with this key answers its callers, but is not kept.
         self._pending.pop(key, None)
+
+
+async def _closed(keys: list[Any]) -> list[Any]:
+    raise RuntimeError(f"the request's loaders are closed (asked for {len(keys)} keys)")
 
 
 def now_or_later(loader: Loader[K, V], key: K, then: Callable[[V], R]) -> R:
@@ -382,13 +391,14 @@ class Loaders:
         """Drop everything loaded, once the request is answered.
 
         Each loader calls back into this object (its batch function is a method of it),
-        so the two are a reference cycle that only the cyclic collector frees: without
-        this, every model, user and link a request read would wait for it too.
+        so the two are a reference cycle that only the cyclic collector frees: closed, the
+        loaders let go of their batch functions, and the request's models, users and
+        links, and these objects, are freed by reference counting.
         """
         self.prefetch_plans.clear()
         for loader in vars(self).values():
             if isinstance(loader, Loader):
-                loader.clear_all()
+                loader.close()
 
     # -- batch functions -----------------------------------------------------------------
 

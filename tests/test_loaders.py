@@ -202,3 +202,19 @@ async def test_a_key_primed_before_its_batch_goes_is_not_asked_for() -> None:
     assert batch.calls == [[1]]
     loader.prime(1, "primed 1")  # loaded already: not forced, it stays
     assert loader.peek(1) == "loaded 1"
+
+
+async def test_a_closed_loader_forgets_its_values_and_loads_nothing_more() -> None:
+    asked: list[list[int]] = []
+
+    async def values(keys: list[int]) -> list[str]:
+        asked.append(keys)
+        return [f"loaded {key}" for key in keys]
+
+    loader = Loader[int, str](values)
+    assert await loader.load(1) == "loaded 1"
+    loader.close()
+    assert loader.peek(1) is MISSING
+    with pytest.raises(RuntimeError, match="closed"):
+        await loader.load(1)
+    assert asked == [[1]]

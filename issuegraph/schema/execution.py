@@ -979,14 +979,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         """The response; when nothing is left to deliver, the request's caches go.
 
         They hold every object the selections completed (the shared answers keep their
-        sources), and this executor is part of reference cycles (graphql-core's): dropped
-        here, all that is freed with the response instead of by the cyclic collector.
+        sources), and this executor would be part of a reference cycle (graphql-core's
+        `async_helpers`): dropped here, all that is freed with the response instead of by
+        the cyclic collector.
         """
         response = super().build_response(data)
         if isinstance(response, ExecutionResult):
             self._selections.clear()
             self._children.clear()
             self._arguments.clear()
+            # The helpers hold bound methods of this executor (graphql-core's cycle): let
+            # go of them and the request's fields and field details go with the executor.
+            del self.async_helpers
         return response
 
     def execute_fields(

@@ -107,30 +107,40 @@ def query_depth(document: DocumentNode) -> int:
     """
     fragments = _fragments(document)
     fragment_depths: dict[str, int] = {}
-
-    def depth(selections: SelectionSetNode | None, seen: frozenset[str]) -> int:
-        deepest = 0
-        for selection in selections.selections if selections else ():
-            if isinstance(selection, FieldNode):
-                deepest = max(deepest, 1 + depth(selection.selection_set, seen))
-            elif isinstance(selection, InlineFragmentNode):
-                deepest = max(deepest, depth(selection.selection_set, seen))
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in fragments and name not in seen:
-                    if name not in fragment_depths:
-                        fragment_depths[name] = depth(fragments[name].selection_set, seen | {name})
-                    deepest = max(deepest, fragment_depths[name])
-        return deepest
-
     return max(
         (
-            depth(d.selection_set, frozenset())
+            _depth(d.selection_set, frozenset(), fragments, fragment_depths)
             for d in document.definitions
             if isinstance(d, OperationDefinitionNode)
         ),
         default=0,
     )
+
+
+def _depth(
+    selections: SelectionSetNode | None,
+    seen: frozenset[str],
+    fragments: dict[str, FragmentDefinitionNode],
+    fragment_depths: dict[str, int],
+) -> int:
+    deepest = 0
+    for selection in selections.selections if selections else ():
+        if isinstance(selection, FieldNode):
+            inner = _depth(selection.selection_set, seen, fragments, fragment_depths)
+            deepest = max(deepest, 1 + inner)
+        elif isinstance(selection, InlineFragmentNode):
+            inner = _depth(selection.selection_set, seen, fragments, fragment_depths)
+            deepest = max(deepest, inner)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                if name not in fragment_depths:
+                    fragment = fragments[name].selection_set
+                    fragment_depths[name] = _depth(
+                        fragment, seen | {name}, fragments, fragment_depths
+                    )
+                deepest = max(deepest, fragment_depths[name])
+    return deepest
 
 
 def _fields(document: DocumentNode) -> Iterator[FieldNode]:
