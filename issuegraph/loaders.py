@@ -19,12 +19,13 @@ from issuegraph.db.queries import links as link_queries
 from issuegraph.db.queries import projects as project_queries
 from issuegraph.db.queries import users as user_queries
 from issuegraph.db.queries.graph import Reached, Walk
+from issuegraph.db.queries.issues import Related, RelatedRows
 from issuegraph.domain.access import ReadScope
 from issuegraph.domain.link_types import LinkType, directions
 
-# (issue id, the link types asked for or None for all, page size, cursor after, whether
-# the linked issues' assignee ids come too)
-LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] | None, bool]
+# (issue id, the link types asked for or None for all, page size, cursor after, what the
+# page brings along for its issues' fields)
+LinksKey = tuple[int, frozenset[LinkType] | None, int, tuple[dt.datetime, int] | None, Related]
 CountKey = tuple[int, frozenset[LinkType] | None]
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
     from issuegraph.db.queries.links import LinkedIssue
     from issuegraph.domain.models import Issue, IssueLink, Project, Role, User, Viewer
-    from issuegraph.schema.types import PrefetchPlan
 
 
 K = TypeVar("K")
@@ -365,15 +365,18 @@ class Loaders:
         self._pool = pool
         self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
         # What each selection of a list of issues reads (schema.types.prefetch_relations).
-        self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, PrefetchPlan]] = {}
+        self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, Related]] = {}
         # Fields of issues that complete in place make objects of these users and projects.
         self.user_by_id = Loader[int, "User | None"](self._users_by_id)
         self.project_by_id_loader = Loader[int, "Project | None"](self._projects_by_id)
         self.project_by_path_loader = Loader[str, "Project | None"](self._projects_by_path)
         self.issue_by_id_loader = Loader[int, "Issue | None"](self._issues_by_id)
         self.issue_by_iid_loader = Loader[tuple[int, int], "Issue | None"](self._issues_by_iid)
-        # (lowercased project path, iid): fills the four loaders above and the assignees'.
-        self.issue_by_path_iid = Loader[tuple[str, int], "Issue | None"](self._issues_by_path_iid)
+        # (lowercased project path, iid, what the issue's fields read): fills the four
+        # loaders above, the assignees' and the users'.
+        self.issue_by_path_iid = Loader[tuple[str, int, Related], "Issue | None"](
+            self._issues_by_path_iid
+        )
         self.assignee_ids_by_issue = Loader[int, list[int]](self._assignee_ids)
         self.note_count_by_issue = Loader[int, int](self._note_counts)
         self.viewer_role_by_project = Loader[int, "Role | None"](self._viewer_roles)
@@ -434,25 +437,33 @@ class Loaders:
             self.issue_by_id_loader.prime(issue.id, issue)
         return [found.get(k) for k in keys]
 
-    async def _issues_by_path_iid(self, keys: Sequence[tuple[str, int]]) -> list[Issue | None]:
-        found = await issue_queries.issues_by_paths_and_iids(
-            self._pool, [path for path, _ in keys], [iid for _, iid in keys]
-        )
-        issues: dict[tuple[str, int], Issue | None] = {}
-        for one in found:
-            project, issue = one.project, one.issue
-            path = project.full_path.lower()
-            self.project_by_path_loader.prime(path, project)
-            self.project_by_id_loader.prime(project.id, project)
-            self.issue_by_iid_loader.prime((project.id, one.iid), issue)
-            if issue is not None:
-                self.issue_by_id_loader.prime(issue.id, issue)
-                self.assignee_ids_by_issue.prime(issue.id, one.assignee_ids)
-            issues[(path, one.iid)] = issue
-        found_paths = {path for path, _ in issues}
-        for path, _ in keys:
-            if path not in found_paths:  # no such project
-                self.project_by_path_loader.prime(path, None)
+    async def _issues_by_path_iid(
+        self, keys: Sequence[tuple[str, int, Related]]
+    ) -> list[Issue | None]:
+        """One statement per distinct `Related`: the issue's fields read the same."""
+        groups: dict[Related, list[tuple[str, int]]] = defaultdict(list)
+        for path, iid, related in keys:
+            groups[related].append((path, iid))
+        issues: dict[tuple[str, int, Related], Issue | None] = {}
+        for related, asked in groups.items():
+            found = await issue_queries.issues_by_paths_and_iids(
+                self._pool, [path for path, _ in asked], [iid for _, iid in asked], related
+            )
+            for one in found:
+                project, issue = one.project, one.issue
+                path = project.full_path.lower()
+                self.project_by_path_loader.prime(path, project)
+                self.project_by_id_loader.prime(project.id, project)
+                self.issue_by_iid_loader.prime((project.id, one.iid), issue)
+                if issue is not None:
+                    self.issue_by_id_loader.prime(issue.id, issue)
+                    self.assignee_ids_by_issue.prime(issue.id, one.assignee_ids)
+                self.user_by_id.prime_many({user.id: user for user in one.users})
+                issues[(path, one.iid, related)] = issue
+            found_paths = {path for path, _, _ in issues}
+            for path, _ in asked:
+                if path not in found_paths:  # no such project
+                    self.project_by_path_loader.prime(path, None)
         return [issues.get(key) for key in keys]
 
     async def _assignee_ids(self, issue_ids: Sequence[int]) -> list[list[int]]:
@@ -475,14 +486,15 @@ class Loaders:
         return [found.get(i) for i in ids]
 
     async def _linked_issues(self, keys: Sequence[LinksKey]) -> list[list[LinkedIssue]]:
-        """One statement per distinct (types, page size, cursor); paging per issue in SQL."""
+        """One statement per distinct (types, page size, cursor, related); paging per
+        issue in SQL."""
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for key in keys:
             groups[key[1:]].append(key[0])
         pages: dict[LinksKey, list[LinkedIssue]] = {}
-        for (types, limit, after, assignees), anchors in groups.items():
+        for (types, limit, after, related), anchors in groups.items():
             outward, inward = directions(types)
-            rows = await link_queries.linked_issues_page(
+            found = await link_queries.linked_issues_page(
                 self._pool,
                 anchors=sorted(set(anchors)),
                 outward=outward,
@@ -491,18 +503,20 @@ class Loaders:
                 admin=self._scope.admin,
                 after=after,
                 limit=limit,
-                assignees=assignees,
+                related=related,
             )
+            rows = found.rows
             for anchor in anchors:
-                pages[(anchor, types, limit, after, assignees)] = []
+                pages[(anchor, types, limit, after, related)] = []
             for row in rows:
-                pages[(row.anchor_id, types, limit, after, assignees)].append(row)
+                pages[(row.anchor_id, types, limit, after, related)].append(row)
             self.prime_issues([row.issue for row in rows], force=False)
             self.link_by_id_loader.prime_many({row.link.id: row.link for row in rows})
-            if assignees:
+            if related.assignees:
                 self.assignee_ids_by_issue.prime_many(
                     {r.issue.id: r.assignee_ids for r in rows if r.assignee_ids is not None}
                 )
+            self.prime_related(found.related)
         return [pages[key] for key in keys]
 
     async def _linked_issue_counts(self, keys: Sequence[CountKey]) -> list[int]:
@@ -617,6 +631,14 @@ class Loaders:
         """Remember issues just read or written (replacing what was cached, if `force`)."""
         self.issue_by_id_loader.prime_many({i.id: i for i in issues}, force=force)
         self.issue_by_iid_loader.prime_many({(i.project_id, i.iid): i for i in issues}, force=force)
+
+    def prime_related(self, related: RelatedRows) -> None:
+        """Keep the users and projects a read brought along (not over what is loaded)."""
+        if related.users:
+            self.user_by_id.prime_many({user.id: user for user in related.users})
+        for project in related.projects:
+            self.project_by_id_loader.prime(project.id, project)
+            self.project_by_path_loader.prime(project.full_path.lower(), project)
 
     def forget_issue(self, issue: Issue) -> None:
         self.issue_by_id_loader.clear(issue.id)

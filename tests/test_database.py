@@ -1,6 +1,6 @@
 """The service's pooled connections read and write timestamps as asyncpg's own codec does.
 
-The pool reads timestamptz values as PostgreSQL's ISO text (`db.database`), which is
+The pool reads timestamptz values as PostgreSQL's ISO text (`db.codecs`), which is
 faster than asyncpg's binary codec; both must give the same datetimes, in UTC, for the
 values the service stores and for the parameters it sends.
 """

@@ -23,11 +23,11 @@ from tests.helpers import Api, StatementLog
 
 # Statements on the wire per request (the pool's reset sends nothing; see db/database.py).
 BUDGET = {
-    # token; the project by path with the issue by iid and its assignee ids; then, as its
-    # fields ask: its author and assignees (one users statement), its first 100 links with
-    # the issues at their other ends and their assignee ids (visibility checked in that
-    # statement); for those 100 issues at once: projects, and every author and assignee.
-    "issue_page": 6,
+    # token; the project by path with the issue by iid, its assignee ids and the users of
+    # its author and assignees; its first 100 links with the issues at their other ends,
+    # their assignee ids, and (once) the projects and users of those 100 issues' authors
+    # and assignees (visibility checked in that statement).
+    "issue_page": 3,
     # token; project; its page of 50 issues; their authors; the first 20 links of all 50
     # issues in one statement, and their first 20 blockers in one more (another filter).
     "project_page": 6,
@@ -279,6 +279,66 @@ async def test_assignees_brought_with_a_page_of_links_are_each_issues_own(sized,
     assert seen == {row["id"]: list(row["ids"]) for row in stored}
     assert [] in seen.values()
     assert any(len(ids) == 2 for ids in seen.values())
+
+
+_RELATED_IN_NESTED_LINKS = """
+query($project: ID!) {
+  project(fullPath: $project) {
+    issues(first: 10) { edges { node { databaseId
+      links(first: 30) { edges { node {
+        databaseId author { username } closedBy { username } assignees { username }
+        project { fullPath }
+        links(first: 2) { edges { node { databaseId closedBy { username } project { fullPath } } } }
+      } } }
+    } } }
+  }
+}
+"""
+
+
+async def test_what_pages_of_links_bring_along_is_each_issues_own(sized, world):
+    """Each page of links (one anchor, or a whole level of a nested list) brings the
+    users and projects its issues' fields show, in its own statement: authors, closers,
+    assignees (in order) and projects must be the database's, and nothing is asked for
+    after the pages (token, project, its issues, then one statement per level)."""
+    _api, log, _token, _scale = sized
+    await world.pool.execute(
+        "update issues set state = 'closed', closed_at = now(),"
+        " closed_by_id = (select max(id) from users) where iid % 3 = 0"
+    )
+    await world.pool.execute("delete from issue_assignees where issue_id % 7 = 0")
+    statements, data = await _count(sized, _RELATED_IN_NESTED_LINKS, {"project": "big/issues"})
+    assert statements == 5, _show(log.queries)
+    seen: dict[int, dict[str, Any]] = {}
+    for top in data["project"]["issues"]["edges"]:
+        for edge in top["node"]["links"]["edges"]:
+            node = edge["node"]
+            seen[node["databaseId"]] = node
+            for inner in node["links"]["edges"]:
+                seen.setdefault(inner["node"]["databaseId"], inner["node"])
+    stored = await world.pool.fetch(
+        """
+        select i.id, a.username as author, c.username as closed_by, p.full_path,
+               array(select u.username from issue_assignees ia join users u on u.id = ia.user_id
+                      where ia.issue_id = i.id order by ia.user_id) as assignees
+          from issues i join users a on a.id = i.author_id join projects p on p.id = i.project_id
+          left join users c on c.id = i.closed_by_id
+         where i.id = any($1::bigint[])
+        """,
+        list(seen),
+    )
+    by_id = {row["id"]: row for row in stored}
+    assert len(seen) >= 25
+    assert {node["project"]["fullPath"] for node in seen.values()} >= {"big/issues", "big/others"}
+    for issue_id, node in seen.items():
+        row = by_id[issue_id]
+        assert node["project"]["fullPath"] == row["full_path"]
+        assert (node["closedBy"] or {}).get("username") == row["closed_by"]
+        if "author" in node:
+            assert node["author"]["username"] == row["author"]
+            assert [user["username"] for user in node["assignees"]] == list(row["assignees"])
+    assert any(node["closedBy"] for node in seen.values())
+    assert any("assignees" in node and not node["assignees"] for node in seen.values())
 
 
 _ISSUE_TITLE = "query($project: ID!, $iid: Int!) { issue(project: $project, iid: $iid) { iid } }"

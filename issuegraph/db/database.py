@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
+from issuegraph.db.codecs import SESSION_SETTINGS, set_timestamp_codec
 from issuegraph.db.embedded import EmbeddedServer, start_embedded
 from issuegraph.db.migrate import migrate
 
@@ -115,42 +115,10 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     """
 
 
-# The infinite timestamps, as asyncpg's binary codec reads them (naive, at the ends of
-# datetime's range).
-_INFINITE = {"infinity": dt.datetime.max, "-infinity": dt.datetime.min}  # noqa: DTZ901
-_from_iso = dt.datetime.fromisoformat
-
-
-def decode_timestamptz(text: str) -> dt.datetime:
-    """A timestamptz as PostgreSQL writes it in the ISO style, in UTC (`SESSION_SETTINGS`)."""
-    try:
-        return _from_iso(text)
-    except ValueError:
-        return _INFINITE[text]
-
-
-def encode_timestamptz(value: dt.datetime | dt.date) -> str:
-    return value.isoformat()
-
-
-# Every pooled session's settings, sent in the startup packet (no round trip). Timestamps
-# are written in UTC and the ISO style, as `decode_timestamptz` reads them.
-SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, MDY"}
-
-
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # Fail fast rather than hold a pooled connection forever.
     await conn.execute("set idle_in_transaction_session_timeout = '60s'")
-    # Timestamps travel as text: asyncpg's binary decoder builds each one through a
-    # timedelta (0.5 us a value here), while `datetime.fromisoformat` reads PostgreSQL's
-    # ISO text in a quarter of that; a page of links carries hundreds of them.
-    await conn.set_type_codec(
-        "timestamptz",
-        schema="pg_catalog",
-        encoder=encode_timestamptz,
-        decoder=decode_timestamptz,
-        format="text",
-    )
+    await set_timestamp_codec(conn)
 
 
 def _chain(hook: ConnectionHook) -> ConnectionHook:

@@ -8,7 +8,7 @@ from issuegraph.domain.access import parse_project_ref
 from issuegraph.domain.errors import bad_input
 from issuegraph.domain.validation import can_name_a_row
 from issuegraph.schema.links import IssueLink
-from issuegraph.schema.types import Issue, Project, User
+from issuegraph.schema.types import Issue, Project, User, prefetch_plan
 
 NODE_TYPES = ("User", "Project", "Issue", "IssueLink")
 
@@ -60,9 +60,10 @@ class Query:
     async def issue(self, info: Info, project: strawberry.ID, iid: int) -> Issue | None:
         ref = parse_project_ref(str(project))
         if isinstance(ref, str) and can_name_a_row(ref):
-            # The project, the issue and its assignee ids in one statement; the checks
-            # below find them loaded.
-            await info.context.loaders.issue_by_path_iid.load((ref.lower(), iid))
+            # The project, the issue, its assignee ids and the users its fields show in
+            # one statement; the checks below, and the fields, find them loaded.
+            related = prefetch_plan(info, ())
+            await info.context.loaders.issue_by_path_iid.load((ref.lower(), iid, related))
         found = await info.context.access.project(str(project))
         if found is None:
             return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 
 import strawberry
@@ -15,6 +14,7 @@ from strawberry.scalars import JSON
 from issuegraph.context import Info
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as note_queries
+from issuegraph.db.queries.issues import Related
 from issuegraph.domain import models
 from issuegraph.domain.errors import DomainError, ErrorCode
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction
@@ -553,25 +553,18 @@ def _selected(
     return names
 
 
-@dataclass(frozen=True, slots=True)
-class PrefetchPlan:
-    """What a selection of a list of issues reads through loaders (`prefetch_relations`)."""
-
-    projects: bool
-    users: tuple[str, ...]  # the user-id attributes to follow
-    assignees: bool
-
-    @classmethod
-    def of(cls, wanted: set[str]) -> PrefetchPlan:
-        return cls(
-            projects=not wanted.isdisjoint(_PROJECT_FIELDS),
-            users=tuple(attribute for name, attribute in _USER_FIELDS.items() if name in wanted),
-            assignees=not wanted.isdisjoint(_ASSIGNEE_FIELDS),
-        )
+def _related(wanted: set[str]) -> Related:
+    """What fields of an issue named `wanted` read through loaders."""
+    return Related(
+        projects=not wanted.isdisjoint(_PROJECT_FIELDS),
+        user_columns=tuple(column for name, column in _USER_FIELDS.items() if name in wanted),
+        assignees=not wanted.isdisjoint(_ASSIGNEE_FIELDS),
+    )
 
 
-def prefetch_plan(info: Info, path: Sequence[str] = ("edges", "node")) -> PrefetchPlan:
-    """What the selection at `path` of this field reads of its issues through loaders.
+def prefetch_plan(info: Info, path: Sequence[str] = ("edges", "node")) -> Related:
+    """What the selection at `path` of this field reads of its issues through loaders
+    (with `path` empty, of the field's own issue).
 
     Worked out once per field node and request: a list of 50 issues asks 50 times.
     """
@@ -588,7 +581,7 @@ def prefetch_plan(info: Info, path: Sequence[str] = ("edges", "node")) -> Prefet
         if field_node.selection_set is not None
         for selection in field_node.selection_set.selections
     )
-    plan = PrefetchPlan.of(_selected(selections, path, raw.fragments))
+    plan = _related(_selected(selections, path, raw.fragments))
     plans[key] = (node, plan)  # the node kept alive, so its id is not reused
     return plan
 
@@ -597,16 +590,17 @@ async def prefetch_relations(
     info: Info,
     issues: Sequence[models.Issue],
     path: Sequence[str] = ("edges", "node"),
-    plan: PrefetchPlan | None = None,
+    plan: Related | None = None,
 ) -> None:
-    """Load, a batch each, what the selection at `path` will read of these issues."""
+    """Load, a batch each, what the selection at `path` will read of these issues (at
+    once where the read of the issues brought it along)."""
     if not issues:
         return
     if plan is None:
         plan = prefetch_plan(info, path)
-    if plan.projects or plan.users or plan.assignees:
+    if plan.projects or plan.users:
         await info.context.loaders.prefetch_issue_relations(
-            issues, projects=plan.projects, users=plan.users, assignees=plan.assignees
+            issues, projects=plan.projects, users=plan.user_columns, assignees=plan.assignees
         )
 
 
@@ -642,9 +636,9 @@ async def _linked(
     limit = page_size(first)
     cursor = decode_link_cursor(after)
     loaders = info.context.loaders
-    # Assignee ids, when the page's issues show assignees, come with the page.
+    # What the page's issues' fields read (assignee ids, users, projects) comes with it.
     plan = prefetch_plan(info)
-    rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor, plan.assignees))
+    rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor, plan))
     page = rows[:limit]
     await prefetch_relations(info, [r.issue for r in page], plan=plan)
     edges = [

@@ -4,10 +4,16 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any
 
-from issuegraph.db.queries.projects import PROJECT_COLUMNS, to_project
+from issuegraph.db.queries.projects import (
+    PROJECT_COLUMNS,
+    PROJECT_RECORD,
+    project_from_record,
+    to_project,
+)
+from issuegraph.db.queries.users import USER_RECORD, user_from_record
 from issuegraph.db.queries.visibility import readable_issue
 from issuegraph.domain.access import ReadScope
-from issuegraph.domain.models import Issue, IssueState, Project, thawed
+from issuegraph.domain.models import Issue, IssueState, Project, User, thawed
 
 # The columns are the model's fields, in their order: `to_issue` reads a row's values by
 # position and hands them on by position, which costs a third less than by name, row
@@ -23,6 +29,59 @@ _ISSUE = thawed(Issue)
 ASSIGNEE_IDS = (
     "array(select a.user_id from issue_assignees a where a.issue_id = i.id order by a.user_id)"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """What a read of issues brings along in its own statement, for the fields its issues
+    will show: their projects, the users their `user_columns` name (`author_id`,
+    `closed_by_id`), and their assignees' ids and users."""
+
+    projects: bool = False
+    user_columns: tuple[str, ...] = ()
+    assignees: bool = False
+
+    @property
+    def users(self) -> bool:
+        return bool(self.user_columns) or self.assignees
+
+
+NOTHING_RELATED = Related()
+
+
+def related_users(issues: str, related: Related) -> str:
+    """The users that the issues of `issues` (a set of rows with the issue columns, and
+    `assignee_ids` when the assignees are related) refer to, as an array of USER_RECORD."""
+    ids = [f"select {column} from {issues}" for column in related.user_columns]
+    if related.assignees:
+        ids.append(f"select unnest(assignee_ids) from {issues}")
+    return (
+        f"array(select {USER_RECORD} from users u"
+        f" where u.id in ({' union all '.join(ids)}) order by u.id)"
+    )
+
+
+def related_projects(issues: str) -> str:
+    """The projects of the issues of `issues`, as an array of PROJECT_RECORD."""
+    return (
+        f"array(select {PROJECT_RECORD} from projects p"
+        f" where p.id in (select project_id from {issues}) order by p.id)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedRows:
+    """The users and projects a read brought along (`Related`)."""
+
+    users: list[User]
+    projects: list[Project]
+
+    @classmethod
+    def of(cls, users: list[Any] | None, projects: list[Any] | None) -> RelatedRows:
+        return cls(
+            [user_from_record(u) for u in users or ()],
+            [project_from_record(p) for p in projects or ()],
+        )
 
 
 def to_issue(row: Any, at: int = 0) -> Issue:
@@ -167,13 +226,14 @@ async def issues_by_project_iids(conn: Any, project_ids: list[int], iids: list[i
 
 @dataclass(frozen=True, slots=True)
 class ProjectIssue:
-    """A project found by its path, its issue of an iid (None: no such issue), and that
-    issue's assignee ids."""
+    """A project found by its path, its issue of an iid (None: no such issue), that
+    issue's assignee ids, and the users it brought along (`Related`)."""
 
     project: Project
     iid: int
     issue: Issue | None
     assignee_ids: list[int]
+    users: list[User]
 
 
 # The issue's columns renamed, so that the project's keep their names in the same row.
@@ -183,17 +243,23 @@ _ISSUE_AT = len(PROJECT_COLUMNS.split(", ")) + 1
 
 
 async def issues_by_paths_and_iids(
-    conn: Any, paths: list[str], iids: list[int]
+    conn: Any, paths: list[str], iids: list[int], related: Related = NOTHING_RELATED
 ) -> list[ProjectIssue]:
     """For each (lowercased full path, iid) whose project exists: the project, its issue
-    of that iid and the issue's assignee ids, in one statement (what `issue(project:,
-    iid:)` and its assignees read, which would be three in turn)."""
+    of that iid, the issue's assignee ids and the users `related` names, in one
+    statement (what `issue(project:, iid:)`, its assignees and its author read, which
+    would be four in turn)."""
     one = len(paths) == 1  # planned once per connection, as links.linked_issues_page's
     keys = "unnest(array[$1::text], array[$2::int])" if one else "unnest($1::text[], $2::int[])"
+    users = ""
+    if related.users:
+        # This issue's own: `related_users` of a one-issue set.
+        mine = f"(select i.*, ({ASSIGNEE_IDS}) as assignee_ids) as mine"
+        users = f", {related_users(mine, related)} as related_users"
     rows = await conn.fetch(
         f"""
         select {PROJECT_COLUMNS}, k.iid as asked_iid, {_ALIASED_COLUMNS},
-               {ASSIGNEE_IDS} as assignee_ids
+               {ASSIGNEE_IDS} as assignee_ids{users}
         from {keys} as k(path, iid)
         join projects p on lower(p.full_path) = k.path
         left join issues i on i.project_id = p.id and i.iid = k.iid
@@ -207,6 +273,7 @@ async def issues_by_paths_and_iids(
             r["asked_iid"],
             None if r["issue_id"] is None else to_issue(r, _ISSUE_AT),
             list(r["assignee_ids"]),
+            RelatedRows.of(r["related_users"] if related.users else None, None).users,
         )
         for r in rows
     ]

@@ -7,7 +7,15 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
-from issuegraph.db.queries.issues import ASSIGNEE_IDS, to_issue
+from issuegraph.db.queries.issues import (
+    ASSIGNEE_IDS,
+    NOTHING_RELATED,
+    Related,
+    RelatedRows,
+    related_projects,
+    related_users,
+    to_issue,
+)
 from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
 from issuegraph.db.queries.issues import WIDTH as ISSUE_WIDTH
 from issuegraph.db.queries.visibility import readable_issue
@@ -53,6 +61,14 @@ class LinkedIssue:
     assignee_ids: list[int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedIssuesPage:
+    """The pages of links of some issues, and the users and projects they brought along."""
+
+    rows: list[LinkedIssue]
+    related: RelatedRows
+
+
 # $1 anchors, $2 stored types followed outward, $3 inward, $4 viewer id, $5 admin.
 def _edges(anchors: str) -> str:
     return f"""
@@ -80,8 +96,10 @@ _EDGES = _edges("unnest($1::bigint[])")
 _EDGES_OF_ONE = _edges("unnest(array[$1::bigint])")
 
 
-# LINK_COLUMNS as `ranked` (below) holds them.
-_RANKED_LINK_COLUMNS = ", ".join(f"r.{field.name}" for field in fields(IssueLink))
+# LINK_COLUMNS as `ranked` (below) holds them, named apart from the issue's in `page`.
+_RANKED_LINK_COLUMNS = ", ".join(
+    f"r.{field.name} as link_{field.name}" for field in fields(IssueLink)
+)
 
 
 async def linked_issues_page(
@@ -94,15 +112,26 @@ async def linked_issues_page(
     admin: bool,
     after: tuple[dt.datetime, int] | None,
     limit: int,
-    assignees: bool = False,
-) -> list[LinkedIssue]:
+    related: Related = NOTHING_RELATED,
+) -> LinkedIssuesPage:
     """For each anchor issue, its first `limit` readable links after the cursor.
 
     Ordered by link creation, then id; paged per anchor in SQL, so one statement
-    serves every anchor of a nested list. With `assignees`, each row also brings the
-    linked issue's assignee ids, which the page's readers would otherwise ask for next.
+    serves every anchor of a nested list. With `related`, the same statement brings
+    what the page's readers would otherwise ask for next: each row its linked issue's
+    assignee ids, and the first row the users and projects of all the page's issues.
     """
-    assignee_ids = f", {ASSIGNEE_IDS} as assignee_ids" if assignees else ""
+    assignee_ids = f", {ASSIGNEE_IDS} as assignee_ids" if related.assignees else ""
+    brought = [
+        *([f"{related_users('page', related)} as related_users"] if related.users else []),
+        *([f"{related_projects('page')} as related_projects"] if related.projects else []),
+    ]
+    if brought:
+        tail = f"""page.*, brought.* from page left join (
+            select min(anchor) as first, {", ".join(brought)} from page
+        ) as brought on page.anchor = brought.first and page.rn = 1"""
+    else:
+        tail = "page.* from page"
     one = len(anchors) == 1
     rows = await conn.fetch(
         f"""
@@ -111,11 +140,14 @@ async def linked_issues_page(
             select v.*, row_number() over (partition by v.anchor order by v.created_at, v.id) as rn
               from visible v
              where $6::timestamptz is null or (v.created_at, v.id) > ($6::timestamptz, $7::bigint)
+        ),
+        page as (
+            select {ISSUE_COLUMNS}, {_RANKED_LINK_COLUMNS}, r.anchor, r.rn{assignee_ids}
+              from ranked r join issues i on i.id = r.other
+             where r.rn <= $8
         )
-        select {ISSUE_COLUMNS}, {_RANKED_LINK_COLUMNS}, r.anchor{assignee_ids}
-          from ranked r join issues i on i.id = r.other
-         where r.rn <= $8
-         order by r.anchor, r.rn
+        select {tail}
+         order by page.anchor, page.rn
         """,
         anchors[0] if one else anchors,
         outward,
@@ -126,10 +158,19 @@ async def linked_issues_page(
         after[1] if after else None,
         limit,
     )
-    # The issue's columns first, then the link's (see the select).
-    return [
-        _linked_issue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r), r, assignees) for r in rows
+    # The issue's columns first, then the link's (see `page`).
+    page = [
+        _linked_issue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r), r, related.assignees)
+        for r in rows
     ]
+    first = rows[0] if rows and brought else None
+    return LinkedIssuesPage(
+        page,
+        RelatedRows.of(
+            first["related_users"] if first is not None and related.users else None,
+            first["related_projects"] if first is not None and related.projects else None,
+        ),
+    )
 
 
 _LINKED_ISSUE = thawed(LinkedIssue)

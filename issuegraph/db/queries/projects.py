@@ -2,11 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from issuegraph.db.codecs import decode_timestamptz
 from issuegraph.domain.models import Project, Role, Visibility, thawed
 
 _COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at"
 # The same, of a query's `p` (`to_project` reads them by name).
 PROJECT_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS.split(", "))
+# A project `p` as a record of a query's own (timestamps as text: see `db.codecs`; the
+# visibility too, a type of ours the record decoder does not know), the
+# fields in the model's order, for `project_from_record`.
+PROJECT_RECORD = (
+    "row(p.id, p.full_path, p.name, p.description, p.visibility::text,"
+    " p.created_at::text, p.updated_at::text)"
+)
+_VISIBILITIES = {visibility.value: visibility for visibility in Visibility}
 
 
 _PROJECT = thawed(Project)
@@ -21,6 +30,21 @@ def to_project(row: Any) -> Project:
         visibility=Visibility(row["visibility"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+    )
+    project.__class__ = Project
+    return project
+
+
+def project_from_record(record: Any) -> Project:
+    id_, full_path, name, description, visibility, created_at, updated_at = record
+    project = _PROJECT(
+        id_,
+        full_path,
+        name,
+        description,
+        _VISIBILITIES[visibility],
+        decode_timestamptz(created_at),
+        decode_timestamptz(updated_at),
     )
     project.__class__ = Project
     return project

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from issuegraph.db.codecs import decode_timestamptz
 from issuegraph.domain.models import User, thawed
 
 _COLUMNS = "id, username, name, state, avatar_url, is_admin, created_at"
+# A user `u` as a record of a query's own (its timestamp as text: see `db.codecs`), the
+# fields in the model's order, for `user_from_record`.
+USER_RECORD = "row(u.id, u.username, u.name, u.state, u.avatar_url, u.is_admin, u.created_at::text)"
 
 
 _USER = thawed(User)
@@ -20,6 +24,13 @@ def to_user(row: Any) -> User:
         is_admin=row["is_admin"],
         created_at=row["created_at"],
     )
+    user.__class__ = User
+    return user
+
+
+def user_from_record(record: Any) -> User:
+    id_, username, name, state, avatar_url, is_admin, created_at = record
+    user = _USER(id_, username, name, state, avatar_url, is_admin, decode_timestamptz(created_at))
     user.__class__ = User
     return user
 
