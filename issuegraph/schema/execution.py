@@ -676,7 +676,8 @@ class _Source:
         )
         if shape.non_null_items is not None:
             self.emit(
-                indent + 2, f"x = ex._complete_list(S{i}, v, path, K{i}, TN, details[{i}], k)"
+                indent + 2,
+                f"x = ex._complete_list(S{i}, v, path, K{i}, TN, details[{i}], k) if v else []",
             )
             return
         self.emit(
@@ -1330,11 +1331,16 @@ def _acceptable(shape: ObjectShape, value: Any) -> bool:
         return is_type_of is None or _is_type(shape.origin, is_type_of, value)
     if not isinstance(value, (list, tuple)):
         return False
+    origin = shape.origin
     for item in value:
         if item is None:
             if shape.non_null_items:
                 return False
-        elif is_type_of is not None and not _is_type(shape.origin, is_type_of, item):
+        elif is_type_of is not None and not (
+            # `_is_type`'s shortcut, without its call
+            (item.__class__ is origin and getattr(item, TYPE_CAST_ATTRIBUTE, None) is None)
+            or is_type_of(item, None)
+        ):
             return False
     return True
 
