@@ -279,15 +279,18 @@ class Loader(Generic[K, V]):
         """What `make` made of `key`'s value for this request, else MISSING."""
         return self._made.get(key, MISSING)
 
-    def make(self, key: K, make: Callable[[V], R]) -> R | NotLoaded:
-        """`make(value)` for a loaded key, kept for `made`; MISSING when not loaded.
+    def make(self, key: K, make: Callable[..., R], *args: Any) -> R | NotLoaded:
+        """What `make(value, *args)` made of a loaded key's value, made on the first ask
+        and kept for `made`; MISSING when the key is not loaded.
 
         Every caller of one loader makes the same of a value (the schema's object for it).
         """
-        value = self._values.get(key, MISSING)
-        if value is MISSING:
-            return MISSING
-        made = self._made[key] = make(value)
+        made: R | NotLoaded = self._made.get(key, MISSING)
+        if made is MISSING:
+            value = self._values.get(key, MISSING)
+            if value is MISSING:
+                return MISSING
+            made = self._made[key] = make(value, *args)
         return made
 
     # -- priming and clearing ----------------------------------------------------------------

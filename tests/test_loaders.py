@@ -44,6 +44,7 @@ async def test_made_is_one_object_per_key_once_loaded() -> None:
     made = loader.make(1, _make)
     assert _value_of(made) == "loaded 1"
     assert loader.made(1) is made
+    assert loader.make(1, _make) is made  # made once
     assert loader.made(2) is MISSING  # made only when asked for
 
 

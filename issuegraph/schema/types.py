@@ -128,20 +128,12 @@ async def load_user(info: Info, user_id: int | None) -> User | None:
 
 def _user_now(info: Info, user_id: int) -> User | NotLoaded | None:
     """The request's `User` of an id (None: no such user) if it is loaded, else MISSING."""
-    loader = info.context.loaders.user_by_id
-    user: User | NotLoaded | None = loader.made(user_id)
-    if user is MISSING:
-        user = loader.make(user_id, lambda u: _user(u, info))
-    return user
+    return info.context.loaders.user_by_id.make(user_id, _user, info)
 
 
 def _project_now(info: Info, project_id: int) -> Project | NotLoaded:
     """The request's `Project` of an id if it is loaded, else MISSING."""
-    loader = info.context.loaders.project_by_id_loader
-    project: Project | NotLoaded = loader.made(project_id)
-    if project is MISSING:
-        project = loader.make(project_id, _project)
-    return project
+    return info.context.loaders.project_by_id_loader.make(project_id, _project)
 
 
 async def _load_assignees(info: Info, issue_id: int) -> list[User]:
@@ -344,7 +336,8 @@ class Issue(relay.Node):
         if user is MISSING:
             loader = info.context.loaders.user_by_id
             return now_or_later(loader, author_id, lambda u: _author(_user(u, info)))
-        return _author(user)
+        assert user is not None  # noqa: S101  (as `_author`)
+        return user
 
     @strawberry.field
     @in_place
