@@ -242,6 +242,37 @@ async def test_a_query_over_the_cost_ceiling_is_refused_with_its_cost(api, proje
     assert (await api.gql(query, {"n": 10})).data["issue"] == {"links": {"nodes": []}}
 
 
+async def test_costs_remembered_for_a_query_text_follow_its_variables(
+    aiohttp_client, settings, project
+):
+    """Measures of a query text are kept between requests, its cost by the variables that
+    change it: each answer is the one a fresh estimate gives."""
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, max_query_cost=40)))
+    api = Api(client)
+    query = 'query($n: Int, $yes: Boolean = true) { issue(project: "g/p", iid: 1) { links(first: $n) { nodes { title @include(if: $yes) iid } } } }'
+    for variables in [
+        {"n": 30},
+        {"n": 5},
+        {"n": 30},
+        {"n": True},
+        {"n": 1},
+        {"n": 30, "yes": False},
+        {},
+        {"n": "30"},
+    ]:
+        expected = cost(query, variables)
+        response = await api.gql(query, variables)
+        if expected > 40:
+            assert response.errors[0]["extensions"]["details"]["cost"] == expected, variables
+        else:
+            assert response.codes in ([], ["BAD_USER_INPUT"]), (variables, response.errors)
+    assert (
+        len({cost(query, v) for v in [{"n": 30}, {"n": 5}, {"n": True}, {"n": 30, "yes": False}]})
+        == 4
+    )
+    await client.close()
+
+
 async def test_the_cost_ceiling_is_configurable(aiohttp_client, settings, project):
     client = await aiohttp_client(create_app(dataclasses.replace(settings, max_query_cost=5)))
     api = Api(client)

@@ -17,8 +17,9 @@ are honoured.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from graphql import (
     BooleanValueNode,
@@ -318,6 +319,55 @@ class _CostWalker:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Measures:
+    """What the limits read of a document alone."""
+
+    introspection: list[str]
+    depth: int | None  # None: too deep to measure
+    aliases: int
+
+
+def _measure(document: DocumentNode) -> _Measures:
+    try:
+        depth: int | None = query_depth(document)
+    except RecursionError:
+        depth = None
+    return _Measures(introspection_fields(document), depth, alias_count(document))
+
+
+def _cost(
+    schema: BaseSchema,
+    document: DocumentNode,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+) -> int:
+    try:
+        return estimate_cost(schema, document, variables, operation_name)
+    except RecursionError:
+        return MAX_COST_ESTIMATE
+
+
+# The measures and costs of the query texts lately checked (most requests repeat a few):
+# a text always parses to the same document, so what is measured of it stands; emptied
+# when full. Keyed by the text, they hold no document.
+MEASURES_KEPT = 1024
+_MEASURES: dict[str, _Measures] = {}
+_COSTS: dict[tuple[str, str | None, tuple[tuple[str, str, Any], ...]], int] = {}
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def _remembered(kept: dict[K, T], key: K, measure: Callable[[], T]) -> T:
+    known = kept.get(key)
+    if known is not None:
+        return known
+    value = kept[key] = measure()
+    if len(kept) > MEASURES_KEPT:
+        kept.clear()
+    return value
+
+
 class QueryLimits(SchemaExtension):
     """Rejects a query over the limits of the request's `Settings` before it is validated."""
 
@@ -335,9 +385,10 @@ class QueryLimits(SchemaExtension):
         execution = self.execution_context
         document = execution.graphql_document
         settings = getattr(execution.context, "settings", None)
-        if document is not None and settings is not None:
+        if document is not None and settings is not None and execution.query is not None:
             error = self._check(
                 execution.schema,
+                execution.query,
                 document,
                 execution.context,
                 settings,
@@ -375,14 +426,16 @@ class QueryLimits(SchemaExtension):
     @staticmethod
     def _check(
         schema: BaseSchema,
+        query: str,
         document: DocumentNode,
         context: Any,
         limits: Settings,
         variables: dict[str, Any] | None,
         operation_name: str | None,
     ) -> GraphQLError | None:
+        measures = _remembered(_MEASURES, query, lambda: _measure(document))
         if not limits.introspection:
-            asked = introspection_fields(document)
+            asked = measures.introspection
             if asked:
                 return GraphQLError(
                     "Introspection is disabled on this server: __schema and __type are not "
@@ -392,9 +445,8 @@ class QueryLimits(SchemaExtension):
         viewer = getattr(context, "viewer", None)
         signed_in = viewer is not None and viewer.is_authenticated
         max_depth = limits.max_depth if signed_in else limits.max_depth_anonymous
-        try:
-            depth = query_depth(document)
-        except RecursionError:  # fragments spread in fragments, thousands of levels
+        depth = measures.depth
+        if depth is None:  # fragments spread in fragments, thousands of levels
             return too_complex(
                 "The query nests fields and fragments too deeply to measure",
                 limit="depth",
@@ -408,7 +460,7 @@ class QueryLimits(SchemaExtension):
                 depth=depth,
                 maxDepth=max_depth,
             )
-        aliases = alias_count(document)
+        aliases = measures.aliases
         if aliases > limits.max_aliases:
             return too_complex(
                 f"The query uses {aliases} aliases; the limit is {limits.max_aliases}",
@@ -416,10 +468,16 @@ class QueryLimits(SchemaExtension):
                 aliases=aliases,
                 maxAliases=limits.max_aliases,
             )
-        try:
-            cost = estimate_cost(schema, document, variables, operation_name)
-        except RecursionError:
-            cost = MAX_COST_ESTIMATE
+        # The cost reads the integer and boolean variables (page sizes, @skip/@include).
+        sent = variables if isinstance(variables, Mapping) else {}
+        read = tuple(
+            sorted((k, type(v).__name__, v) for k, v in sent.items() if type(v) in {int, bool})
+        )
+        cost = _remembered(
+            _COSTS,
+            (query, operation_name, read),
+            lambda: _cost(schema, document, variables, operation_name),
+        )
         if cost > limits.max_query_cost:
             return too_complex(
                 f"The query's estimated cost is {cost}; the limit is {limits.max_query_cost}",
