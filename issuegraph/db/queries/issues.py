@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from issuegraph.db.queries.projects import (
     PROJECT_COLUMNS,
@@ -31,11 +31,11 @@ ASSIGNEE_IDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
+class Related(NamedTuple):
     """What a read of issues brings along in its own statement, for the fields its issues
     will show: their projects, the users their `user_columns` name (`author_id`,
-    `closed_by_id`), and their assignees' ids and users."""
+    `closed_by_id`), and their assignees' ids and users. (A tuple: loaders hash it in
+    their keys, key after key.)"""
 
     projects: bool = False
     user_columns: tuple[str, ...] = ()
