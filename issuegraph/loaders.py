@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import enum
 from collections import defaultdict
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, cast
 
 from issuegraph.db.queries import graph as graph_queries
@@ -369,29 +370,75 @@ class Loaders:
         self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
         # What each selection of a list of issues reads (schema.types.prefetch_relations).
         self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, Related]] = {}
+
+    # Each loader is made when the request first asks for it: most requests use a few.
+
+    @cached_property
+    def user_by_id(self) -> Loader[int, User | None]:
         # Fields of issues that complete in place make objects of these users and projects.
-        self.user_by_id = Loader[int, "User | None"](self._users_by_id)
-        self.project_by_id_loader = Loader[int, "Project | None"](self._projects_by_id)
-        self.project_by_path_loader = Loader[str, "Project | None"](self._projects_by_path)
-        self.issue_by_id_loader = Loader[int, "Issue | None"](self._issues_by_id)
-        self.issue_by_iid_loader = Loader[tuple[int, int], "Issue | None"](self._issues_by_iid)
+        return Loader(self._users_by_id)
+
+    @cached_property
+    def project_by_id_loader(self) -> Loader[int, Project | None]:
+        return Loader(self._projects_by_id)
+
+    @cached_property
+    def project_by_path_loader(self) -> Loader[str, Project | None]:
+        return Loader(self._projects_by_path)
+
+    @cached_property
+    def issue_by_id_loader(self) -> Loader[int, Issue | None]:
+        return Loader(self._issues_by_id)
+
+    @cached_property
+    def issue_by_iid_loader(self) -> Loader[tuple[int, int], Issue | None]:
+        return Loader(self._issues_by_iid)
+
+    @cached_property
+    def issue_by_path_iid(self) -> Loader[tuple[str, int, Related], Issue | None]:
         # (lowercased project path, iid, what the issue's fields read): fills the four
         # loaders above, the assignees' and the users'.
-        self.issue_by_path_iid = Loader[tuple[str, int, Related], "Issue | None"](
-            self._issues_by_path_iid
-        )
-        self.assignee_ids_by_issue = Loader[int, list[int]](self._assignee_ids)
-        self.note_count_by_issue = Loader[int, int](self._note_counts)
-        self.viewer_role_by_project = Loader[int, "Role | None"](self._viewer_roles)
-        self.link_by_id_loader = Loader[int, "IssueLink | None"](self._links_by_id)
-        self.linked_issues = Loader[LinksKey, "list[LinkedIssue]"](self._linked_issues)
-        self.linked_issue_count = Loader[CountKey, int](self._linked_issue_counts)
-        self.blocked_by_open_issue = Loader[int, bool](self._blocked_flags)
-        self.walks = Loader[tuple[int, Walk], "list[Reached]"](self._walks)
-        self.rollups = Loader[tuple[int, Walk], tuple[int, int]](self._rollups)
-        self.links_among_loader = Loader[tuple[frozenset[int], tuple[str, ...]], "list[IssueLink]"](
-            self._links_among
-        )
+        return Loader(self._issues_by_path_iid)
+
+    @cached_property
+    def assignee_ids_by_issue(self) -> Loader[int, list[int]]:
+        return Loader(self._assignee_ids)
+
+    @cached_property
+    def note_count_by_issue(self) -> Loader[int, int]:
+        return Loader(self._note_counts)
+
+    @cached_property
+    def viewer_role_by_project(self) -> Loader[int, Role | None]:
+        return Loader(self._viewer_roles)
+
+    @cached_property
+    def link_by_id_loader(self) -> Loader[int, IssueLink | None]:
+        return Loader(self._links_by_id)
+
+    @cached_property
+    def linked_issues(self) -> Loader[LinksKey, list[LinkedIssue]]:
+        return Loader(self._linked_issues)
+
+    @cached_property
+    def linked_issue_count(self) -> Loader[CountKey, int]:
+        return Loader(self._linked_issue_counts)
+
+    @cached_property
+    def blocked_by_open_issue(self) -> Loader[int, bool]:
+        return Loader(self._blocked_flags)
+
+    @cached_property
+    def walks(self) -> Loader[tuple[int, Walk], list[Reached]]:
+        return Loader(self._walks)
+
+    @cached_property
+    def rollups(self) -> Loader[tuple[int, Walk], tuple[int, int]]:
+        return Loader(self._rollups)
+
+    @cached_property
+    def links_among_loader(self) -> Loader[tuple[frozenset[int], tuple[str, ...]], list[IssueLink]]:
+        return Loader(self._links_among)
 
     def close(self) -> None:
         """Drop everything loaded, once the request is answered.
