@@ -390,3 +390,87 @@ async def test_the_issue_page_statements_are_planned_once_per_connection(sized):
     assert runs == 24, planned  # 12 pages of links, 12 lookups
     assert all(custom <= 5 for _, _, custom in planned), planned
     assert sum(generic for _, generic, _ in planned) >= runs - 5 * len(planned), planned
+
+
+# Link lists below a list of issues, asked every way their keys can differ: variables,
+# aliases with other pages, a cursor, link types, `parent`, fragments, @skip, and a page
+# size out of range (an error at its own place).
+_LINK_LISTS_AHEAD = """
+query($n: Int!, $types: [LinkType!], $after: String, $no: Boolean!) {
+  project(fullPath: "big/issues") {
+    issues(first: 12) { edges { node { iid
+      links(first: $n, linkTypes: $types) { edges { linkType node { iid ...Deeper } } }
+      few: links(first: 2, after: $after) { pageInfo { hasNextPage } edges { node { iid } } }
+      blockedBy { edges { node { iid project { fullPath } parent { iid } } } }
+      skipped: blocking @skip(if: $no) { edges { node { iid } } }
+      parent { iid children(first: 3) { edges { node { iid } } } }
+      ...on Issue { relatedIssues(first: 3) { edges { node { iid author { username } } } } }
+    } } }
+  }
+}
+fragment Deeper on Issue { links(first: 2) { edges { node { iid assignees { username } } } } }
+"""
+
+
+def _without_request_ids(body: dict[str, Any]) -> dict[str, Any]:
+    for error in body.get("errors", ()):
+        error["extensions"].pop("requestId")
+    return body
+
+
+async def _ahead_and_not(sized, monkeypatch, query, variables):
+    """The answer with link lists loaded ahead, and with each loading its own page."""
+    api, _log, token, _scale = sized
+    calls: list[Any] = []
+    later = schema_types._linked_later
+
+    def counted(*args: Any) -> Any:
+        calls.append(args[1])
+        return later(*args)
+
+    monkeypatch.setattr(schema_types, "_linked_later", counted)
+    ahead = await api.gql(query, variables, token=token)
+    answered_later = len(calls)
+
+    async def nothing(*_args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(schema_types, "prefetch_links", nothing)
+    alone = await api.gql(query, variables, token=token)
+    return ahead, alone, answered_later
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"n": 5, "types": None, "after": None, "no": False},
+        {"n": 3, "types": ["RELATES_TO", "IS_BLOCKED_BY"], "after": None, "no": True},
+        {"n": 101, "types": None, "after": None, "no": False},  # out of range: errors
+    ],
+)
+async def test_link_lists_loaded_ahead_answer_as_their_own_loads(sized, monkeypatch, variables):
+    """A list of issues loads its issues' link lists ahead, level by level; each list
+    then answers from its page at once, exactly what it would have loaded itself."""
+    ahead, alone, answered_later = await _ahead_and_not(
+        sized, monkeypatch, _LINK_LISTS_AHEAD, variables
+    )
+    assert _without_request_ids(ahead.body) == _without_request_ids(alone.body)
+    if variables["n"] <= 100:
+        assert not ahead.errors, ahead.errors
+        assert answered_later == 0  # every list of every level found its page loaded
+        issues = ahead.data["project"]["issues"]["edges"]
+        assert any(e["node"]["blockedBy"]["edges"] for e in issues)
+        assert any(e["node"]["links"]["edges"] for e in issues)
+    else:
+        assert {e["extensions"]["code"] for e in ahead.errors} == {"BAD_USER_INPUT"}
+        assert all(e["path"][-1] == "links" for e in ahead.errors)
+
+
+async def test_only_a_list_whose_page_is_not_loaded_yet_waits_for_it(sized, monkeypatch):
+    # The issue page's own list loads its page; the lists below it were loaded ahead.
+    query = """query { issue(project: "hub/page", iid: 1) { links(first: 5) { edges { node {
+      iid links(first: 2) { edges { node { iid blockedBy { edges { node { iid } } } } } } } } } } }"""
+    ahead, alone, answered_later = await _ahead_and_not(sized, monkeypatch, query, {})
+    assert _without_request_ids(ahead.body) == _without_request_ids(alone.body)
+    assert not ahead.errors, ahead.errors
+    assert answered_later == 1

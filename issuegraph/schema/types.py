@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Self, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self, cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
+from graphql.execution.values import VariableValues, get_argument_values
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 
 from issuegraph.context import Info
 from issuegraph.db.queries import issues as issue_queries
@@ -36,8 +40,12 @@ from issuegraph.schema.pagination import (
 )
 
 if TYPE_CHECKING:
-    from graphql import FragmentDefinitionNode, SelectionNode, SelectionSetNode
+    from collections.abc import Awaitable
 
+    from graphql import FragmentDefinitionNode, GraphQLObjectType, SelectionSetNode
+
+    from issuegraph.db.queries.links import LinkedIssue
+    from issuegraph.loaders import LinksKey
     from issuegraph.schema.graph import CriticalPath, DependencyGraph, Rollup
     from issuegraph.schema.graph import CriticalPath as CriticalPathRef
     from issuegraph.schema.graph import DependencyGraph as DependencyGraphRef
@@ -216,6 +224,7 @@ class Project(relay.Node):
         rows = rows[:limit]
         ctx.loaders.prime_issues(rows)
         await prefetch_relations(info, rows)
+        await prefetch_links(info, [([r.id for r in rows], _below(info), _NODES)])
         edges = [Edge(cursor=encode_cursor("issue", r.iid), node=Issue.from_model(r)) for r in rows]
 
         async def count() -> int:
@@ -402,12 +411,15 @@ class Issue(relay.Node):
 
     # -- links, from this issue's side ---------------------------------------------------
 
+    # The link lists answer at once where their page is loaded already (a list of issues
+    # loads its issues' pages ahead, level by level: `prefetch_links`), else later.
+
     @strawberry.field(
         description="Linked issues from this issue's side, oldest link first, leaving out "
         "issues the viewer may not read. `linkTypes` filters by the type as read from here "
         "(IS_BLOCKED_BY: what blocks this issue); null means every type."
     )
-    async def links(
+    def links(
         self,
         info: Info,
         link_types: list[LinkType] | None = None,
@@ -415,36 +427,42 @@ class Issue(relay.Node):
         after: str | None = None,
     ) -> LinkedIssues:
         types = None if link_types is None else frozenset(link_types)
-        return await _linked(info, self.pk, types, first, after)
+        return _linked(info, self.pk, types, first, after)
 
     @strawberry.field(description="Issues that block this one (IS_BLOCKED_BY links).")
-    async def blocked_by(
+    def blocked_by(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> LinkedIssues:
-        return await _linked(info, self.pk, _IS_BLOCKED_BY, first, after)
+        return _linked(info, self.pk, _IS_BLOCKED_BY, first, after)
 
     @strawberry.field(description="Issues this one blocks (BLOCKS links).")
-    async def blocking(
+    def blocking(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> LinkedIssues:
-        return await _linked(info, self.pk, _BLOCKS, first, after)
+        return _linked(info, self.pk, _BLOCKS, first, after)
 
     @strawberry.field(description="Issues related to this one (RELATES_TO links).")
-    async def related_issues(
+    def related_issues(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> LinkedIssues:
-        return await _linked(info, self.pk, _RELATES_TO, first, after)
+        return _linked(info, self.pk, _RELATES_TO, first, after)
 
     @strawberry.field(description="Sub-issues (PARENT_OF links).")
-    async def children(
+    def children(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> LinkedIssues:
-        return await _linked(info, self.pk, _PARENT_OF, first, after)
+        return _linked(info, self.pk, _PARENT_OF, first, after)
 
     @strawberry.field(description="The parent issue, if it has one the viewer may read.")
-    async def parent(self, info: Info) -> Issue | None:
-        connection = await _linked(info, self.pk, _CHILD_OF, 1, None)
-        return connection.edges[0].node if connection.edges else None
+    def parent(self, info: Info) -> Issue | None:
+        connection: Any = _linked(info, self.pk, _CHILD_OF, 1, None)
+        if not inspect.isawaitable(connection):
+            return _first_node(connection)
+
+        async def later() -> Issue | None:
+            return _first_node(await connection)
+
+        return cast("Issue | None", later())
 
     @strawberry.field(description="How many readable issues block this one.")
     async def blocked_by_count(self, info: Info) -> int:
@@ -516,24 +534,24 @@ _USER_FIELDS = {"author": "author_id", "closedBy": "closed_by_id"}
 _ASSIGNEE_FIELDS = frozenset({"assignees", "assignee"})
 
 
-def _selected(
+def _fields_at(
     selections: Iterable[SelectionNode],
     path: Sequence[str],
     fragments: Mapping[str, FragmentDefinitionNode],
-) -> set[str]:
-    """Names of the fields selected at `path` below `selections`, through fragments.
+) -> list[FieldNode]:
+    """The field nodes selected at `path` below `selections`, through fragments.
 
     It reads the document's nodes along `path` only (Strawberry's `selected_fields`
     would convert the whole subtree first); directives are not evaluated, so a field
     under @skip may be loaded ahead for nothing, never missed.
     """
-    names: set[str] = set()
+    found: list[FieldNode] = []
     for selection in selections:
         inner: SelectionSetNode | None = None
         rest = path
         if isinstance(selection, FieldNode):
             if not path:
-                names.add(selection.name.value)
+                found.append(selection)
             elif selection.name.value == path[0]:
                 inner, rest = selection.selection_set, path[1:]
         elif isinstance(selection, InlineFragmentNode):
@@ -542,8 +560,17 @@ def _selected(
             fragment = fragments.get(selection.name.value)
             inner = fragment.selection_set if fragment is not None else None
         if inner is not None:
-            names |= _selected(inner.selections, rest, fragments)
-    return names
+            found.extend(_fields_at(inner.selections, rest, fragments))
+    return found
+
+
+def _selected(
+    selections: Iterable[SelectionNode],
+    path: Sequence[str],
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> set[str]:
+    """Names of the fields selected at `path` below `selections` (see `_fields_at`)."""
+    return {node.name.value for node in _fields_at(selections, path, fragments)}
 
 
 def _related(wanted: set[str]) -> Related:
@@ -567,14 +594,7 @@ def prefetch_plan(info: Info, path: Sequence[str] = ("edges", "node")) -> Relate
     known = plans.get(key)
     if known is not None and known[0] is node:
         return known[1]
-    raw = info._raw_info  # noqa: SLF001
-    selections = (
-        selection
-        for field_node in raw.field_nodes
-        if field_node.selection_set is not None
-        for selection in field_node.selection_set.selections
-    )
-    plan = _related(_selected(selections, path, raw.fragments))
+    plan = _related(_selected(_below(info), path, info._raw_info.fragments))  # noqa: SLF001
     plans[key] = (node, plan)  # the node kept alive, so its id is not reused
     return plan
 
@@ -613,12 +633,38 @@ def page_info(edges: Sequence[Edge[Any] | Any], has_next: bool, after: str | Non
     )
 
 
-async def _linked(
+def _first_node(connection: LinkedIssueConnection) -> Issue | None:
+    return connection.edges[0].node if connection.edges else None
+
+
+def _linked(
     info: Info,
     issue_id: int,
     types: frozenset[LinkType] | None,
     first: int | None,
     after: str | None,
+) -> LinkedIssueConnection:
+    """An issue's page of links: at once when it is loaded (see `prefetch_links`), else an
+    awaitable of it (the declared type is the value's, as for `now_or_later`)."""
+    limit = page_size(first)
+    cursor = decode_link_cursor(after)
+    # What the page's issues' fields read (assignee ids, users, projects) comes with it.
+    key: LinksKey = (issue_id, types, limit + 1, cursor, prefetch_plan(info))
+    rows = info.context.loaders.linked_issues.peek(key)
+    if rows is MISSING:
+        return cast("LinkedIssueConnection", _linked_later(info, key, after))
+    return _connection(info, key, rows, after)
+
+
+async def _linked_later(info: Info, key: LinksKey, after: str | None) -> LinkedIssueConnection:
+    rows = await info.context.loaders.linked_issues.load(key)
+    # The link lists of the page's issues, and theirs, level by level, before they run.
+    await prefetch_links(info, [([r.issue.id for r in rows[: key[2] - 1]], _below(info), _NODES)])
+    return _connection(info, key, rows, after)
+
+
+def _connection(
+    info: Info, key: LinksKey, rows: list[LinkedIssue], after: str | None
 ) -> LinkedIssueConnection:
     from issuegraph.schema.links import (  # noqa: PLC0415  (links.py imports this module)
         IssueLink,
@@ -626,14 +672,8 @@ async def _linked(
         LinkedIssueEdge,
     )
 
-    limit = page_size(first)
-    cursor = decode_link_cursor(after)
-    loaders = info.context.loaders
-    # What the page's issues' fields read (assignee ids, users, projects) comes with it.
-    plan = prefetch_plan(info)
-    rows = await loaders.linked_issues.load((issue_id, types, limit + 1, cursor, plan))
-    page = rows[:limit]
-    await prefetch_relations(info, [r.issue for r in page], plan=plan)
+    issue_id, types, asked = key[0], key[1], key[2]
+    limit = asked - 1
     edges = [
         built(
             LinkedIssueEdge,
@@ -645,8 +685,9 @@ async def _linked(
                 "link_updated_at": r.link.updated_at,
             },
         )
-        for r in page
+        for r in rows[:limit]
     ]
+    loaders = info.context.loaders
 
     async def count() -> int:
         return await loaders.linked_issue_count.load((issue_id, types))
@@ -657,6 +698,111 @@ async def _linked(
         has_previous_page=after is not None,
         counter=count,
     )
+
+
+# Issue's fields that list linked issues: the link types each reads (None: those its
+# `linkTypes` argument names), whether it is `parent` (one issue, not a page), and where
+# its issues are in its selection.
+_LINK_LISTS: Final[dict[str, frozenset[LinkType] | None]] = {
+    "links": None,
+    "blockedBy": _IS_BLOCKED_BY,
+    "blocking": _BLOCKS,
+    "relatedIssues": _RELATES_TO,
+    "children": _PARENT_OF,
+    "parent": _CHILD_OF,
+}
+_NODES: Final = ("edges", "node")
+
+# (issue ids, the selections below which their fields are, the path to them there)
+LinkWork = tuple[list[int], list[SelectionNode], tuple[str, ...]]
+
+
+def _below(info: Info) -> list[SelectionNode]:
+    """The selections of this field's nodes (merged, as for a response key)."""
+    return [
+        selection
+        for node in info._raw_info.field_nodes  # noqa: SLF001  (the nodes Strawberry's Info wraps)
+        if node.selection_set is not None
+        for selection in node.selection_set.selections
+    ]
+
+
+async def prefetch_links(info: Info, work: list[LinkWork]) -> None:
+    """Load, a statement per kind of page and level, the pages of links that the link-list
+    fields selected for these issues will read, and those of their pages' issues below,
+    so that each field answers at once (`_linked`) instead of each waiting for its own
+    share of a batch. A field whose arguments are wrong is left to its resolver, which
+    reports it where it belongs."""
+    loaders = info.context.loaders
+    while work:
+        # Every key of a level is asked for in one tick: one batch, one await each.
+        asked: list[tuple[Awaitable[list[list[LinkedIssue]]], LinkWork, int]] = []
+        for issue_ids, selections, path in work:
+            if not issue_ids:
+                continue
+            for name, nodes in _link_lists_at(info, selections, path):
+                tail = _links_key_tail(info, name, nodes)
+                if tail is None:
+                    continue
+                keys: list[LinksKey] = [(issue_id, *tail) for issue_id in issue_ids]
+                below = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+                # `parent`'s issue's fields are its selection's own, not below edges.node
+                next_path: tuple[str, ...] = () if name == "parent" else _NODES
+                asked.append(
+                    (loaders.linked_issues.load_many(keys), ([], below, next_path), tail[1] - 1)
+                )
+        work = []
+        for answer, (shown, below, next_path), limit in asked:
+            shown.extend(r.issue.id for rows in await answer for r in rows[:limit])
+            work.append((shown, below, next_path))
+
+
+def _link_lists_at(
+    info: Info, selections: list[SelectionNode], path: tuple[str, ...]
+) -> list[tuple[str, list[FieldNode]]]:
+    """The link-list fields selected at `path` below `selections`: per response key, the
+    field's name and its nodes (one field, asked alike: validation sees to it)."""
+    found: dict[str, tuple[str, list[FieldNode]]] = {}
+    for node in _fields_at(selections, path, info._raw_info.fragments):  # noqa: SLF001
+        name = node.name.value
+        if name in _LINK_LISTS:
+            key = node.alias.value if node.alias else name
+            found.setdefault(key, (name, []))[1].append(node)
+    return list(found.values())
+
+
+def _links_key_tail(
+    info: Info, name: str, nodes: list[FieldNode]
+) -> tuple[frozenset[LinkType] | None, int, tuple[dt.datetime, int] | None, Related] | None:
+    """The loader key's (types, page size asked, cursor, related) of a link-list field as
+    its resolver will ask; None when its arguments do not convert (the resolver says why).
+    A key that missed would only load a page nobody reads: the resolver asks by its own."""
+    raw = info._raw_info  # noqa: SLF001
+    field = cast("GraphQLObjectType", raw.schema.type_map["Issue"]).fields[name]
+    definition = field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    strawberry_schema = raw.schema._strawberry_schema  # type: ignore[attr-defined]  # noqa: SLF001
+    # graphql-core's info holds the coerced values (a dict), whatever its annotation says;
+    # they are all that the arguments read.
+    held: Any = raw.variable_values
+    variables = held if isinstance(held, VariableValues) else VariableValues({}, held)
+    try:
+        arguments = convert_arguments(
+            get_argument_values(field, nodes[0], variables),
+            definition.arguments,
+            scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+            config=strawberry_schema.config,
+        )
+        types = _LINK_LISTS[name]
+        if name == "links":
+            named = arguments.get("link_types")
+            types = None if named is None else frozenset(named)
+        parent = name == "parent"
+        limit = 1 if parent else page_size(arguments.get("first"))
+        cursor = None if parent else decode_link_cursor(arguments.get("after"))
+    except Exception:  # noqa: BLE001  (left to the resolver, which raises it in place)
+        return None
+    below = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+    return types, limit + 1, cursor, _related(_selected(below, _NODES, raw.fragments))
 
 
 @strawberry.type(description="A comment on an issue.")
