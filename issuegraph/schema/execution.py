@@ -244,6 +244,8 @@ class ResolverField:
     source_first: bool
     source_names: tuple[str, ...]
     info_name: str | None
+    # an object (list) type's, for a value answered at once
+    shape: ObjectShape | None
 
 
 Plan = (
@@ -498,6 +500,7 @@ def _resolver_field(field: GraphQLField) -> ResolverField | None:
         source_first=resolver.self_parameter is not None,
         source_names=tuple(p.name for p in parameters if p is not None),
         info_name=info.name if info is not None else None,
+        shape=_object_shape(field.type),
     )
 
 
@@ -1142,7 +1145,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's `execute_field` with Strawberry's resolver wrapper, in fewer
         steps: the arguments come from `_arguments_of`, the resolver is called as
-        Strawberry's `get_arguments` says, and the result is completed as usual."""
+        Strawberry's `get_arguments` says, and the result is completed as usual (an object
+        answered at once, by `_complete_shape`)."""
         path = Path(parent_path, key, parent_type.name)
         arguments = self._arguments_of(plan, field_details_list)
         if arguments is None:
@@ -1162,9 +1166,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, None
                 )
-            completed = self.complete_value(
-                return_type, field_details_list, info, path, result, None
-            )
+            completed = SLOW
+            if plan.shape is not None:  # an object answered at once: completed here
+                completed = self._complete_shape(
+                    plan.shape, result, parent_path, key, parent_type.name, field_details_list
+                )
+            if completed is SLOW:
+                completed = self.complete_value(
+                    return_type, field_details_list, info, path, result, None
+                )
         except Exception as raw_error:  # noqa: BLE001  (as graphql-core's execute_field)
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None

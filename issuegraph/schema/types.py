@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, Final, Self, cast
 
 import strawberry
@@ -633,6 +636,12 @@ def page_info(edges: Sequence[Edge[Any] | Any], has_next: bool, after: str | Non
     )
 
 
+@functools.cache
+def _links_module() -> ModuleType:
+    """`schema.links`, which imports this module: found once, not per page of links."""
+    return importlib.import_module("issuegraph.schema.links")
+
+
 def _first_node(connection: LinkedIssueConnection) -> Issue | None:
     return connection.edges[0].node if connection.edges else None
 
@@ -666,20 +675,16 @@ async def _linked_later(info: Info, key: LinksKey, after: str | None) -> LinkedI
 def _connection(
     info: Info, key: LinksKey, rows: list[LinkedIssue], after: str | None
 ) -> LinkedIssueConnection:
-    from issuegraph.schema.links import (  # noqa: PLC0415  (links.py imports this module)
-        IssueLink,
-        LinkedIssueConnection,
-        LinkedIssueEdge,
-    )
-
+    links = _links_module()
+    issue_link, edge_type = links.IssueLink, links.LinkedIssueEdge
     issue_id, types, asked = key[0], key[1], key[2]
     limit = asked - 1
     edges = [
         built(
-            LinkedIssueEdge,
+            edge_type,
             {
                 "node": Issue.from_model(r.issue),
-                "link": IssueLink.from_model(r.link),
+                "link": issue_link.from_model(r.link),
                 "link_type": seen_from(r.link.link_type, is_source=r.link.source_id == issue_id),
                 "link_created_at": r.link.created_at,
                 "link_updated_at": r.link.updated_at,
@@ -692,12 +697,13 @@ def _connection(
     async def count() -> int:
         return await loaders.linked_issue_count.load((issue_id, types))
 
-    return LinkedIssueConnection(
+    connection: LinkedIssueConnection = links.LinkedIssueConnection(
         edges=edges,
         has_next_page=len(rows) > limit,
         has_previous_page=after is not None,
         counter=count,
     )
+    return connection
 
 
 # Issue's fields that list linked issues: the link types each reads (None: those its
