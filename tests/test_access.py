@@ -578,7 +578,7 @@ async def test_issue_list_sql_filter_agrees_with_can_read_issue_for_every_viewer
                     i.id for i in issues if readable[i.id] and (state is None or i.state is state)
                 ]
                 for ascending in (True, False):
-                    rows = await issue_queries.project_issues_page(
+                    page = await issue_queries.project_issues_page(
                         pool,
                         project_id=project.id,
                         scope=flt,
@@ -587,6 +587,7 @@ async def test_issue_list_sql_filter_agrees_with_can_read_issue_for_every_viewer
                         ascending=ascending,
                         limit=1000,
                     )
+                    rows = page.issues
                     want = expected if ascending else expected[::-1]
                     assert [r.id for r in rows] == want, (viewer.user_id, project.full_path)
                 count = await issue_queries.count_project_issues(

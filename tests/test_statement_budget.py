@@ -28,9 +28,9 @@ BUDGET = {
     # their assignee ids, and (once) the projects and users of those 100 issues' authors
     # and assignees (visibility checked in that statement).
     "issue_page": 3,
-    # token; project; its page of 50 issues; their authors; the first 20 links of all 50
-    # issues in one statement, and their first 20 blockers in one more (another filter).
-    "project_page": 6,
+    # token; project; its page of 50 issues with their authors; the first 20 links of all
+    # 50 issues in one statement, and their first 20 blockers in one more (another filter).
+    "project_page": 5,
     # token; project; 50 issues; then one statement per level of `links`, for all the
     # issues of that level (1,000 at the second, 5,000 at the third).
     "nested_links": 6,
@@ -284,7 +284,8 @@ async def test_assignees_brought_with_a_page_of_links_are_each_issues_own(sized,
 _RELATED_IN_NESTED_LINKS = """
 query($project: ID!) {
   project(fullPath: $project) {
-    issues(first: 10) { edges { node { databaseId
+    issues(first: 10) { edges { node { databaseId author { username } closedBy { username }
+      assignees { username } project { fullPath }
       links(first: 30) { edges { node {
         databaseId author { username } closedBy { username } assignees { username }
         project { fullPath }
@@ -297,10 +298,11 @@ query($project: ID!) {
 
 
 async def test_what_pages_of_links_bring_along_is_each_issues_own(sized, world):
-    """Each page of links (one anchor, or a whole level of a nested list) brings the
-    users and projects its issues' fields show, in its own statement: authors, closers,
-    assignees (in order) and projects must be the database's, and nothing is asked for
-    after the pages (token, project, its issues, then one statement per level)."""
+    """A project's page of issues, and each page of links (one anchor, or a whole level
+    of a nested list), brings the users and projects its issues' fields show, in its own
+    statement: authors, closers, assignees (in order) and projects must be the database's,
+    and nothing is asked for after the pages (token, project, its issues, then one
+    statement per level)."""
     _api, log, _token, _scale = sized
     await world.pool.execute(
         "update issues set state = 'closed', closed_at = now(),"
@@ -311,6 +313,7 @@ async def test_what_pages_of_links_bring_along_is_each_issues_own(sized, world):
     assert statements == 5, _show(log.queries)
     seen: dict[int, dict[str, Any]] = {}
     for top in data["project"]["issues"]["edges"]:
+        seen[top["node"]["databaseId"]] = top["node"]
         for edge in top["node"]["links"]["edges"]:
             node = edge["node"]
             seen[node["databaseId"]] = node

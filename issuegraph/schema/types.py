@@ -214,7 +214,9 @@ class Project(relay.Node):
         after_iid = decode_id_cursor("issue", after, maximum=2**31 - 1)  # iids are int4
         ctx = info.context
         scope = ctx.access.read_scope()
-        rows = await issue_queries.project_issues_page(
+        # What the page's issues' fields read comes with it (users, projects, assignees).
+        plan = prefetch_plan(info)
+        found = await issue_queries.project_issues_page(
             ctx.pool,
             project_id=self.model.id,
             scope=scope,
@@ -222,11 +224,15 @@ class Project(relay.Node):
             after_iid=after_iid,
             ascending=sort is IssueSort.CREATED_ASC,
             limit=limit + 1,
+            related=plan,
         )
+        rows = found.issues
         has_next = len(rows) > limit
         rows = rows[:limit]
         ctx.loaders.prime_issues(rows)
-        await prefetch_relations(info, rows)
+        ctx.loaders.assignee_ids_by_issue.prime_many(found.assignee_ids)
+        ctx.loaders.prime_related(found.related)
+        await prefetch_relations(info, rows, plan=plan)
         await prefetch_links(info, [([r.id for r in rows], _below(info), _NODES)])
         edges = [Edge(cursor=encode_cursor("issue", r.iid), node=Issue.from_model(r)) for r in rows]
 

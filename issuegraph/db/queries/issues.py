@@ -69,6 +69,23 @@ def related_projects(issues: str) -> str:
     )
 
 
+def page_with_related(related: Related, first: str, order: str) -> str:
+    """The rows of a query's CTE `page` of issues (their columns, and `assignee_ids` when
+    the assignees are related) in `order`, and on the row `first` picks (the first in that
+    order) the users and projects that all of them refer to, as `related`
+    names them: one statement, and each user and project once."""
+    brought = [
+        *([f"{related_users('page', related)} as related_users"] if related.users else []),
+        *([f"{related_projects('page')} as related_projects"] if related.projects else []),
+    ]
+    if not brought:
+        return f"select page.* from page order by {order}"
+    return (
+        f"select page.*, brought.* from page left join (select {', '.join(brought)}) as brought"
+        f" on {first} order by {order}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RelatedRows:
     """The users and projects a read brought along (`Related`)."""
@@ -77,7 +94,11 @@ class RelatedRows:
     projects: list[Project]
 
     @classmethod
-    def of(cls, users: list[Any] | None, projects: list[Any] | None) -> RelatedRows:
+    def of(cls, rows: list[Any], related: Related) -> RelatedRows:
+        """What the first of `rows` (see `page_with_related`) brought."""
+        first = rows[0] if rows else None
+        users = first["related_users"] if first is not None and related.users else None
+        projects = first["related_projects"] if first is not None and related.projects else None
         return cls(
             [user_from_record(u) for u in users or ()],
             [project_from_record(p) for p in projects or ()],
@@ -273,10 +294,20 @@ async def issues_by_paths_and_iids(
             r["asked_iid"],
             None if r["issue_id"] is None else to_issue(r, _ISSUE_AT),
             list(r["assignee_ids"]),
-            RelatedRows.of(r["related_users"] if related.users else None, None).users,
+            [user_from_record(u) for u in r["related_users"]] if related.users else [],
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuesPage:
+    """A page of issues, and what it brought along (`Related`): its issues' assignee ids,
+    by issue id, and the users and projects they refer to."""
+
+    issues: list[Issue]
+    assignee_ids: dict[int, list[int]]
+    related: RelatedRows
 
 
 async def project_issues_page(
@@ -288,18 +319,25 @@ async def project_issues_page(
     after_iid: int | None,
     ascending: bool,
     limit: int,
-) -> list[Issue]:
-    """One page of a project's issues by iid (keyset), as the viewer may see them."""
+    related: Related = NOTHING_RELATED,
+) -> IssuesPage:
+    """One page of a project's issues by iid (keyset), as the viewer may see them, and
+    in the same statement what `related` names of them (see `page_with_related`)."""
     direction, compare = ("asc", ">") if ascending else ("desc", "<")
+    assignee_ids = f", {ASSIGNEE_IDS} as assignee_ids" if related.assignees else ""
     rows = await conn.fetch(
         f"""
-        select {COLUMNS} from issues i
-        where i.project_id = $3
-          and ($4::issue_state is null or i.state = $4::issue_state)
-          and ($5::int is null or i.iid {compare} $5::int)
-          and {readable_issue("i", "$1", "$2")}
-        order by i.iid {direction}
-        limit $6
+        with page as (
+            select {COLUMNS}{assignee_ids}, row_number() over (order by i.iid {direction}) as n
+              from issues i
+             where i.project_id = $3
+               and ($4::issue_state is null or i.state = $4::issue_state)
+               and ($5::int is null or i.iid {compare} $5::int)
+               and {readable_issue("i", "$1", "$2")}
+             order by i.iid {direction}
+             limit $6
+        )
+        {page_with_related(related, "page.n = 1", "page.n")}
         """,
         scope.viewer_id,
         scope.admin,
@@ -308,7 +346,9 @@ async def project_issues_page(
         after_iid,
         limit,
     )
-    return [to_issue(r) for r in rows]
+    issues = [to_issue(r) for r in rows]
+    assigned = {r["id"]: list(r["assignee_ids"]) for r in rows} if related.assignees else {}
+    return IssuesPage(issues, assigned, RelatedRows.of(rows, related))
 
 
 async def count_project_issues(

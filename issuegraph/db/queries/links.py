@@ -12,8 +12,7 @@ from issuegraph.db.queries.issues import (
     NOTHING_RELATED,
     Related,
     RelatedRows,
-    related_projects,
-    related_users,
+    page_with_related,
     to_issue,
 )
 from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
@@ -122,16 +121,7 @@ async def linked_issues_page(
     assignee ids, and the first row the users and projects of all the page's issues.
     """
     assignee_ids = f", {ASSIGNEE_IDS} as assignee_ids" if related.assignees else ""
-    brought = [
-        *([f"{related_users('page', related)} as related_users"] if related.users else []),
-        *([f"{related_projects('page')} as related_projects"] if related.projects else []),
-    ]
-    if brought:
-        tail = f"""page.*, brought.* from page left join (
-            select min(anchor) as first, {", ".join(brought)} from page
-        ) as brought on page.anchor = brought.first and page.rn = 1"""
-    else:
-        tail = "page.* from page"
+    first = "page.anchor = (select min(anchor) from page) and page.rn = 1"
     one = len(anchors) == 1
     rows = await conn.fetch(
         f"""
@@ -146,8 +136,7 @@ async def linked_issues_page(
               from ranked r join issues i on i.id = r.other
              where r.rn <= $8
         )
-        select {tail}
-         order by page.anchor, page.rn
+        {page_with_related(related, first, "page.anchor, page.rn")}
         """,
         anchors[0] if one else anchors,
         outward,
@@ -163,14 +152,7 @@ async def linked_issues_page(
         _linked_issue(r["anchor"], to_link(r, ISSUE_WIDTH), to_issue(r), r, related.assignees)
         for r in rows
     ]
-    first = rows[0] if rows and brought else None
-    return LinkedIssuesPage(
-        page,
-        RelatedRows.of(
-            first["related_users"] if first is not None and related.users else None,
-            first["related_projects"] if first is not None and related.projects else None,
-        ),
-    )
+    return LinkedIssuesPage(page, RelatedRows.of(rows, related))
 
 
 _LINKED_ISSUE = thawed(LinkedIssue)
