@@ -308,10 +308,10 @@ _ISO_SCALARS: Final[dict[str, tuple[type, tuple[dt.date, ...]]]] = {
 def _iso_class(leaf: GraphQLLeafType) -> type | None:
     """`datetime` or `date`, for a scalar that writes its values with `isoformat()`.
 
-    orjson writes a `date`, and a `datetime` without a time zone or in UTC (as asyncpg
-    hands timestamps over), as `isoformat()` does, in a third of the time: the generated
-    code has it write those, of exactly that class (`_iso_test`, `_iso_text`), and
-    leaves every other value to the scalar.
+    orjson writes a `date`, and a `datetime` without a time zone or in UTC (as the pool
+    hands timestamps over: `db.codecs`), as `isoformat()` does, in a third of the time:
+    the generated code has it write those, of exactly that class (`_iso_test`,
+    `_iso_text`), and leaves every other value to the scalar.
     """
     known = _ISO_SCALARS.get(getattr(leaf, "name", ""))
     coerce = leaf.coerce_output_value

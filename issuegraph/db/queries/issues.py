@@ -70,10 +70,10 @@ def related_projects(issues: str) -> str:
 
 
 def page_with_related(related: Related, first: str, order: str) -> str:
-    """The rows of a query's CTE `page` of issues (their columns, and `assignee_ids` when
-    the assignees are related) in `order`, and on the row `first` picks (the first in that
-    order) the users and projects that all of them refer to, as `related`
-    names them: one statement, and each user and project once."""
+    """A query's tail: the rows of its CTE `page` of issues (their columns, and
+    `assignee_ids` when the assignees are related) in `order`, the row that `first` picks
+    (the first in that order) with the users and projects `related` names of all of them,
+    as `related_users` and `related_projects`: each user and project once, one statement."""
     brought = [
         *([f"{related_users('page', related)} as related_users"] if related.users else []),
         *([f"{related_projects('page')} as related_projects"] if related.projects else []),
