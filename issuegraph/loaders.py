@@ -368,7 +368,7 @@ class Loaders:
     def __init__(self, pool: Any, viewer: Viewer) -> None:
         self._pool = pool
         self._scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
-        # What each selection of a list of issues reads (schema.types.prefetch_relations).
+        # What each selection of a list of issues reads (schema.types.prefetch_plan).
         self.prefetch_plans: dict[tuple[int, tuple[str, ...]], tuple[object, Related]] = {}
 
     # Each loader is made when the request first asks for it: most requests use a few.
@@ -645,26 +645,22 @@ class Loaders:
 
     async def prefetch_issue_relations(
         self,
-        issues: Iterable[Issue],
-        *,
-        projects: bool = False,
-        users: Iterable[str] = (),
-        assignees: bool = False,
+        issues: Sequence[Issue],
+        related: Related,
     ) -> None:
-        """Load what fields of these issues will read, so that they complete in place.
+        """Load what `related` says fields of these issues will read (its `user_columns`:
+        the user-id attributes to follow), so that they complete in place.
 
-        `users` names the user-id attributes to follow (`author_id`, `closed_by_id`). The
-        batches are the ones the fields would make one by one: projects and assignee ids
-        at once, then every user; projects and users at once where the assignee ids are
-        loaded already (a page of links brings them).
+        The batches are the ones the fields would make one by one: projects and assignee
+        ids at once, then every user; projects and users at once where the assignee ids
+        are loaded already (a page of links brings them).
         """
-        issues = list(issues)
-        user_ids = {getattr(i, name) for i in issues for name in users} - {None}
-        project_ids = {i.project_id for i in issues} if projects else set()
+        user_ids = {getattr(i, name) for i in issues for name in related.user_columns} - {None}
+        project_ids = {i.project_id for i in issues} if related.projects else set()
         asked: list[Awaitable[Any]] = []
         if project_ids:
             asked.append(self.project_by_id_loader.load_many(project_ids))
-        if assignees:
+        if related.assignees:
             # Asked for with the projects (one tick, the two statements together); answered
             # without waiting where a page of links brought them, and the users then go
             # with the projects.

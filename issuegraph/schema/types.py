@@ -232,7 +232,7 @@ class Project(relay.Node):
         ctx.loaders.prime_issues(rows)
         ctx.loaders.assignee_ids_by_issue.prime_many(found.assignee_ids)
         ctx.loaders.prime_related(found.related)
-        await prefetch_relations(info, rows, plan=plan)
+        await ctx.loaders.prefetch_issue_relations(rows, plan)
         await prefetch_links(info, [([r.id for r in rows], _below(info), _NODES)])
         edges = [Edge(cursor=encode_cursor("issue", r.iid), node=Issue.from_model(r)) for r in rows]
 
@@ -317,8 +317,9 @@ class Issue(relay.Node):
             },
         )
 
-    # The fields below read through loaders that `prefetch_relations` fills for a list of
-    # issues; with the value loaded they complete in place (see `loaders.now_or_later`).
+    # The fields below read through loaders that a list of issues fills ahead
+    # (`Loaders.prefetch_issue_relations`); with the value loaded they complete in place
+    # (see `loaders.now_or_later`).
 
     @strawberry.field
     @in_place
@@ -606,24 +607,6 @@ def prefetch_plan(info: Info, path: Sequence[str] = ("edges", "node")) -> Relate
     plan = _related(_selected(_below(info), path, info._raw_info.fragments))  # noqa: SLF001
     plans[key] = (node, plan)  # the node kept alive, so its id is not reused
     return plan
-
-
-async def prefetch_relations(
-    info: Info,
-    issues: Sequence[models.Issue],
-    path: Sequence[str] = ("edges", "node"),
-    plan: Related | None = None,
-) -> None:
-    """Load, a batch each, what the selection at `path` will read of these issues (at
-    once where the read of the issues brought it along)."""
-    if not issues:
-        return
-    if plan is None:
-        plan = prefetch_plan(info, path)
-    if plan.projects or plan.users:
-        await info.context.loaders.prefetch_issue_relations(
-            issues, projects=plan.projects, users=plan.user_columns, assignees=plan.assignees
-        )
 
 
 _IS_BLOCKED_BY = frozenset({LinkType.IS_BLOCKED_BY})
