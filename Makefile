@@ -50,12 +50,13 @@ serve: $(STAMP) playground
 	$(BIN)/issuegraph seed --demo
 	$(BIN)/issuegraph serve
 
-## test: lint, type-check, then the whole test suite against a real PostgreSQL
+## test: lint (ruff, the import contracts), type-check, then the whole suite against a real PostgreSQL
 test: playground chromium lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -74,9 +74,9 @@ from issuegraph.domain import issues as issue_service
 from issuegraph.domain import projects as project_service
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import Role, TokenScope, User, Viewer, Visibility
 from issuegraph.domain.users import create_user
 from issuegraph.loaders import Loaders
+from issuegraph.models import Role, TokenScope, User, Viewer, Visibility
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence

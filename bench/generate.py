@@ -47,7 +47,7 @@ from issuegraph.config import Settings
 from issuegraph.db.database import open_database
 from issuegraph.db.migrate import migrate
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import TokenScope
+from issuegraph.models import TokenScope
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Sequence

@@ -49,7 +49,7 @@ from bench.queries import REPRESENTATIVE, Representative
 from issuegraph.config import Settings
 from issuegraph.db.database import open_database
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import TokenScope
+from issuegraph.models import TokenScope
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

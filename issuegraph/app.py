@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from issuegraph.api import schema
 from issuegraph.db.database import open_database
 from issuegraph.domain.errors import ErrorCode
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
 from issuegraph.schema.errors import INTERNAL_MESSAGE, error_body
-from issuegraph.schema.schema import schema
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
 from issuegraph.view import OPERATION_NAME, IssuegraphView, json_response
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from issuegraph.config import ConfigError, Settings
 from issuegraph.domain.errors import DomainError
-from issuegraph.domain.models import TokenScope
 from issuegraph.export import FORMATS
 from issuegraph.logs import configure_logging
+from issuegraph.models import TokenScope
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -206,7 +206,7 @@ def cmd_graph(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_schema(_settings: Settings, _args: argparse.Namespace) -> int:
-    from issuegraph.schema.schema import schema  # noqa: PLC0415
+    from issuegraph.api import schema  # noqa: PLC0415
 
     print(schema.as_str())
     return 0

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
     from issuegraph.config import Settings
     from issuegraph.domain.access import Access
-    from issuegraph.domain.models import Viewer
     from issuegraph.loaders import Loaders
+    from issuegraph.models import Viewer
 
 
 @dataclass(slots=True)

@@ -13,9 +13,9 @@ from issuegraph.domain import projects as project_service
 from issuegraph.domain.access import Access
 from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import LinkRequest, LinkService
-from issuegraph.domain.models import Role, TokenScope, Viewer, Visibility
 from issuegraph.domain.users import create_user
 from issuegraph.loaders import Loaders
+from issuegraph.models import Role, TokenScope, Viewer, Visibility
 
 DEMO_MARKER_PROJECT = "acme/platform"
 

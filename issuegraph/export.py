@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from issuegraph.domain.link_types import seen_from
-from issuegraph.domain.models import IssueState, StoredLinkType
+from issuegraph.models import IssueState, StoredLinkType
 
 if TYPE_CHECKING:
     from collections.abc import Callable

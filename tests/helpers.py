@@ -22,9 +22,9 @@ from issuegraph.domain import issues as issue_service
 from issuegraph.domain import projects as project_service
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import Issue, Project, Role, TokenScope, User, Viewer, Visibility
 from issuegraph.domain.users import create_user
 from issuegraph.loaders import Loaders
+from issuegraph.models import Issue, Project, Role, TokenScope, User, Viewer, Visibility
 
 
 @dataclass

@@ -25,7 +25,8 @@ from issuegraph.config import Settings
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.domain import issues as issue_service
 from issuegraph.domain.access import Access
-from issuegraph.domain.models import (
+from issuegraph.loaders import Loaders
+from issuegraph.models import (
     ANONYMOUS,
     Issue,
     IssueState,
@@ -36,7 +37,6 @@ from issuegraph.domain.models import (
     Viewer,
     Visibility,
 )
-from issuegraph.loaders import Loaders
 from tests.conftest import with_database
 from tests.helpers import Api, World
 

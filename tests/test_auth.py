@@ -16,7 +16,7 @@ import pytest
 from issuegraph.db.queries.tokens import revoke_token
 from issuegraph.db.queries.users import set_user_state
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import TokenScope
+from issuegraph.models import TokenScope
 
 VIEWER = "{ viewer { username databaseId } }"
 

@@ -24,7 +24,7 @@ from bench.faults import (
     ledger_checks,
     rule_checks,
 )
-from issuegraph.domain.models import Visibility
+from issuegraph.models import Visibility
 
 
 def _failed(checks) -> set[str]:

@@ -22,16 +22,16 @@ from hypothesis_graphql import queries as graphql_queries
 from strawberry.relay import GlobalID
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
+from issuegraph.api import IssuegraphSchema, Mutation, Query, schema
 from issuegraph.context import Context
 from issuegraph.demo import seed_demo
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
-from issuegraph.domain.models import Viewer
 from issuegraph.loaders import Loaders
+from issuegraph.models import Viewer
 from issuegraph.schema import execution
 from issuegraph.schema.errors import format_error
 from issuegraph.schema.execution import FastExecutor
-from issuegraph.schema.schema import IssuegraphSchema, Mutation, Query, schema
 
 STOCK = IssuegraphSchema(query=Query, mutation=Mutation, extensions=list(schema.extensions))
 SDL = str(schema)

@@ -42,8 +42,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
-from issuegraph.domain.models import Visibility
-from issuegraph.schema.schema import schema
+from issuegraph.api import schema
+from issuegraph.models import Visibility
 from tests.helpers import Api, World
 
 REQUEST_BOUND = 10.0

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
-from issuegraph.domain.models import Issue, Project, Role, User, Visibility
+from issuegraph.models import Issue, Project, Role, User, Visibility
 from tests.helpers import Api, StatementLog, World
 
 MAX_NODES = 10_000  # the service's cap on `first`

@@ -28,7 +28,7 @@ from issuegraph import demo
 from issuegraph.domain import issues as issue_service
 from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import LinkRequest, LinkService
-from issuegraph.domain.models import Role, Visibility
+from issuegraph.models import Role, Visibility
 from tests.helpers import Api, World
 
 ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")

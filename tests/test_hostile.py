@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from issuegraph.domain.errors import DomainError, ErrorCode
-from issuegraph.domain.models import Role, User, Visibility
 from issuegraph.domain.users import create_user
+from issuegraph.models import Role, User, Visibility
 from tests.helpers import Api, Response, World
 
 # Text that must never reach a client: tracebacks, driver and exception names, SQL.

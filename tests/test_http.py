@@ -6,7 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from issuegraph.domain.models import Visibility
+from issuegraph.models import Visibility
 
 VIEWER_QUERY = "{ viewer { username } }"
 

@@ -31,8 +31,8 @@ from issuegraph.config import Settings
 from issuegraph.db.database import transaction
 from issuegraph.db.embedded import EmbeddedServer, start_embedded
 from issuegraph.domain.access import Access
-from issuegraph.domain.models import Role, Visibility
 from issuegraph.logs import JsonFormatter, TextFormatter
+from issuegraph.models import Role, Visibility
 from issuegraph.state import DATABASE
 from issuegraph.view import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, encode_json, negotiate
 from tests.helpers import free_port, serve_process

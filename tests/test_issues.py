@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from issuegraph.domain.models import Role, Visibility
+from issuegraph.models import Role, Visibility
 
 ISSUE_FIELDS = """
     id iid projectId title description state labels

@@ -10,13 +10,13 @@ import pytest
 from graphql import GraphQLObjectType, GraphQLSyntaxError, get_introspection_query, parse
 
 from bench.queries import REPRESENTATIVE
+from issuegraph.api import schema
 from issuegraph.app import create_app
 from issuegraph.config import Settings
 from issuegraph.domain.graph import MAX_NODES
-from issuegraph.domain.models import Visibility
+from issuegraph.models import Visibility
 from issuegraph.schema.limits import PLAIN_LIST_SIZE, estimate_cost, too_many_tokens
 from issuegraph.schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from issuegraph.schema.schema import schema
 from tests.helpers import Api
 
 

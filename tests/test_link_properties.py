@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
-from issuegraph.domain.models import Issue
+from issuegraph.models import Issue
 from tests.helpers import Api, World
 
 LIMIT = 3

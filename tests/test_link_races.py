@@ -27,7 +27,7 @@ import pytest
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
-from issuegraph.domain.models import Issue, User
+from issuegraph.models import Issue, User
 from tests.helpers import Api, World
 
 POOL_SIZE = 20

@@ -26,7 +26,7 @@ from strawberry import relay
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
-from issuegraph.domain.models import Issue, Project, Role, TokenScope, User, Visibility
+from issuegraph.models import Issue, Project, Role, TokenScope, User, Visibility
 from tests.helpers import Api, World
 
 EVENT_CHANNEL = "issuegraph_link_events"

@@ -12,7 +12,7 @@ from issuegraph.db.queries.issues import to_issue
 from issuegraph.db.queries.links import LinkedIssue, _linked_issue, to_link
 from issuegraph.db.queries.projects import to_project
 from issuegraph.db.queries.users import to_user
-from issuegraph.domain.models import (
+from issuegraph.models import (
     Issue,
     IssueLink,
     IssueState,

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from issuegraph.domain.link_types import LinkType
+from issuegraph.schema.issues import Issue, Project
 from issuegraph.schema.links import IssueLink, LinkedIssueEdge
 from issuegraph.schema.objects import built
-from issuegraph.schema.types import Issue, Project, User
+from issuegraph.schema.users import User
 from tests.test_models import ISSUE, LINK, NOW, PROJECT, USER
 
 INFO: Any = SimpleNamespace(
@@ -19,12 +20,16 @@ INFO: Any = SimpleNamespace(
 )
 
 
+def _link() -> IssueLink:
+    return IssueLink.from_model(LINK, Issue.from_model(ISSUE), Issue.from_model(ISSUE))
+
+
 def _edge() -> LinkedIssueEdge:
     return built(
         LinkedIssueEdge,
         {
             "node": Issue.from_model(ISSUE),
-            "link": IssueLink.from_model(LINK),
+            "link": _link(),
             "link_type": LinkType.IS_BLOCKED_BY,
             "link_created_at": NOW,
             "link_updated_at": NOW,
@@ -36,7 +41,7 @@ MADE = {
     "User": lambda: User.from_model(USER, INFO),
     "Project": lambda: Project.from_model(PROJECT),
     "Issue": lambda: Issue.from_model(ISSUE),
-    "IssueLink": lambda: IssueLink.from_model(LINK),
+    "IssueLink": _link,
     "LinkedIssueEdge": _edge,
 }
 

@@ -15,7 +15,7 @@ import pytest
 from issuegraph.app import create_app
 from issuegraph.demo import seed_demo
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import TokenScope
+from issuegraph.models import TokenScope
 from issuegraph.playground import (
     CONTENT_SECURITY_POLICY,
     DEFAULT_PLAYGROUND_DIR,

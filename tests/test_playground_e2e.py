@@ -24,7 +24,7 @@ import pytest
 
 from issuegraph.demo import seed_demo
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.models import TokenScope
+from issuegraph.models import TokenScope
 from issuegraph.playground import CONTENT_SECURITY_POLICY
 from tests.helpers import free_port, serve_process
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from issuegraph.schema.schema import schema
+from issuegraph.api import schema
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "schema.graphql"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from issuegraph.domain.models import Visibility
+from issuegraph.models import Visibility
 
 
 async def test_anonymous_reads_public_project_issues_over_http(api, world):

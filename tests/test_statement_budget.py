@@ -14,10 +14,11 @@ import asyncpg
 import pytest
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
+from issuegraph import models
 from issuegraph.app import create_app
-from issuegraph.domain import models
-from issuegraph.schema import types as schema_types
+from issuegraph.schema import issues as schema_issues
 from issuegraph.schema.links import IssueLink
+from issuegraph.schema.users import User
 from issuegraph.state import DATABASE
 from tests.helpers import Api, StatementLog
 
@@ -186,6 +187,45 @@ async def test_three_levels_of_links_cost_one_statement_per_level(sized):
     assert statements == BUDGET["nested_links"], _show(sized[1].queries)
 
 
+_NOTES_BELOW_ISSUES = """
+query Notes($project: ID!) {
+  project(fullPath: $project) {
+    issues(first: 50) {
+      nodes { iid userNotesCount notes(first: 2) { totalCount nodes { body author { username } } } }
+    }
+  }
+}
+"""
+
+
+async def test_notes_below_a_list_of_issues_cost_one_statement_for_all(sized, pool):
+    """Each issue's page of notes comes from one statement for the whole list (paged per
+    issue in SQL), their counts from one more, their authors from one more."""
+    await pool.execute(
+        """
+        insert into notes (issue_id, body, author_id)
+        select i.id, 'note ' || k || ' on ' || i.iid, (select min(id) from users) + k
+        from issues i join projects p on p.id = i.project_id
+        cross join generate_series(1, 3) k
+        where p.full_path = 'big/issues'
+        order by i.id, k
+        """
+    )
+    statements, data = await _count(sized, _NOTES_BELOW_ISSUES, {"project": "big/issues"})
+    issues = data["project"]["issues"]["nodes"]
+    assert len(issues) == 50
+    for issue in issues:
+        notes = issue["notes"]
+        assert issue["userNotesCount"] == notes["totalCount"] == 3
+        assert [n["body"] for n in notes["nodes"]] == [
+            f"note 1 on {issue['iid']}",
+            f"note 2 on {issue['iid']}",
+        ]
+        assert all(n["author"]["username"].startswith("author") for n in notes["nodes"])
+    # token; project; its issues; their notes; their note counts; the notes' authors
+    assert statements == 6, _show(sized[1].queries)
+
+
 def _show(queries: list[str]) -> str:
     return "\n".join(" ".join(q.split())[:110] for q in queries)
 
@@ -233,7 +273,7 @@ async def test_what_a_request_made_is_freed_without_the_cyclic_collector(sized):
         gc.collect()
         ours = {"issuegraph", "graphql", "strawberry", "asyncpg"}
         read = (models.Issue, models.IssueLink, models.User, models.Project)
-        made = (schema_types.Issue, schema_types.User, schema_types.Project, IssueLink)
+        made = (schema_issues.Issue, User, schema_issues.Project, IssueLink)
         left = [o for o in gc.garbage if isinstance(o, read + made)]
         cyclic = {
             type(o).__qualname__ for o in gc.garbage if type(o).__module__.split(".")[0] in ours
@@ -425,20 +465,20 @@ async def _ahead_and_not(sized, monkeypatch, query, variables):
     """The answer with link lists loaded ahead, and with each loading its own page."""
     api, _log, token, _scale = sized
     calls: list[Any] = []
-    later = schema_types._linked_later
+    later = schema_issues._linked_later
 
     def counted(*args: Any) -> Any:
-        calls.append(args[1])
+        calls.append(args[2])  # the page's loader key
         return later(*args)
 
-    monkeypatch.setattr(schema_types, "_linked_later", counted)
+    monkeypatch.setattr(schema_issues, "_linked_later", counted)
     ahead = await api.gql(query, variables, token=token)
     answered_later = len(calls)
 
     async def nothing(*_args: Any) -> None:
         return None
 
-    monkeypatch.setattr(schema_types, "prefetch_links", nothing)
+    monkeypatch.setattr(schema_issues, "prefetch_links", nothing)
     alone = await api.gql(query, variables, token=token)
     return ahead, alone, answered_later
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from issuegraph.app import create_app
-from issuegraph.domain.models import Visibility
+from issuegraph.models import Visibility
 from tests.helpers import Api, StatementLog
 
 

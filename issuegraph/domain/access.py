@@ -9,37 +9,45 @@ viewer may not read is reported as missing, never as forbidden.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import unquote
 
 from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError, not_found
-from issuegraph.domain.models import Issue, IssueLink, Project, Role, Viewer, Visibility
 from issuegraph.domain.validation import can_name_a_row
+from issuegraph.models import Issue, IssueLink, Project, ReadScope, Role, Viewer, Visibility
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Sequence
+
+
+K_contra = TypeVar("K_contra", contravariant=True)
+V_co = TypeVar("V_co", covariant=True)
+
+
+class Loading(Protocol[K_contra, V_co]):
+    """A per-request loader, as the rules see it: `load(key)`, batched and cached."""
+
+    def load(self, key: K_contra, /) -> Awaitable[V_co]: ...
 
 
 class AccessData(Protocol):
-    """What the rules need to look up; the per-request loaders provide it, batched."""
+    """The loaders the rules read through (`loaders.Loaders` has them), so that checks
+    are batched and cached with the request's other reads."""
 
-    async def role(self, project_id: int) -> Role | None: ...
-    async def assignee_ids(self, issue_id: int) -> Sequence[int]: ...
-    async def project_by_id(self, project_id: int) -> Project | None: ...
-    async def project_by_path(self, full_path: str) -> Project | None: ...
-    async def issue_by_id(self, issue_id: int) -> Issue | None: ...
-    async def issue_by_iid(self, project_id: int, iid: int) -> Issue | None: ...
-    async def link_by_id(self, link_id: int) -> IssueLink | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ReadScope:
-    """Who reads, for set-based reads: the database applies `Access.can_read_issue` as
-    the SQL function `issue_visible(issue, viewer_id, admin)`."""
-
-    viewer_id: int | None
-    admin: bool
+    @property
+    def viewer_role_by_project(self) -> Loading[int, Role | None]: ...
+    @property
+    def assignee_ids_by_issue(self) -> Loading[int, Sequence[int]]: ...
+    @property
+    def project_by_id(self) -> Loading[int, Project | None]: ...
+    @property
+    def project_by_path(self) -> Loading[str, Project | None]: ...
+    @property
+    def issue_by_id(self) -> Loading[int, Issue | None]: ...
+    @property
+    def issue_by_iid(self) -> Loading[tuple[int, int], Issue | None]: ...
+    @property
+    def link_by_id(self) -> Loading[int, IssueLink | None]: ...
 
 
 def parse_project_ref(ref: str) -> int | str:
@@ -60,7 +68,7 @@ class Access:
     async def role(self, project: Project) -> Role | None:
         if self.viewer.user is None:
             return None
-        return await self._data.role(project.id)
+        return await self._data.viewer_role_by_project.load(project.id)
 
     async def has_role(self, project: Project, minimum: Role) -> bool:
         if self.viewer.is_admin:
@@ -82,7 +90,7 @@ class Access:
 
     async def can_read_issue(self, issue: Issue, project: Project | None = None) -> bool:
         if project is None:
-            project = await self._data.project_by_id(issue.project_id)
+            project = await self._data.project_by_id.load(issue.project_id)
             if project is None:
                 return False
         if not await self.can_read_project(project):
@@ -92,7 +100,9 @@ class Access:
         user_id = self.viewer.user_id
         if user_id is None:
             return False
-        return user_id == issue.author_id or user_id in await self._data.assignee_ids(issue.id)
+        return user_id == issue.author_id or user_id in await self._data.assignee_ids_by_issue.load(
+            issue.id
+        )
 
     def read_scope(self) -> ReadScope:
         return ReadScope(viewer_id=self.viewer.user_id, admin=self.viewer.is_admin)
@@ -104,15 +114,15 @@ class Access:
         if not can_name_a_row(key):
             return None
         if isinstance(key, int):
-            project = await self._data.project_by_id(key)
+            project = await self._data.project_by_id.load(key)
         else:
-            project = await self._data.project_by_path(key)
+            project = await self._data.project_by_path.load(key.lower())
         if project is None or not await self.can_read_project(project):
             return None
         return project
 
     async def issue(self, project: Project, iid: int) -> Issue | None:
-        issue = await self._data.issue_by_iid(project.id, iid)
+        issue = await self._data.issue_by_iid.load((project.id, iid))
         if issue is None or not await self.can_read_issue(issue, project):
             return None
         return issue
@@ -120,7 +130,7 @@ class Access:
     async def issue_by_id(self, issue_id: int) -> Issue | None:
         if not can_name_a_row(issue_id):
             return None
-        issue = await self._data.issue_by_id(issue_id)
+        issue = await self._data.issue_by_id.load(issue_id)
         if issue is None or not await self.can_read_issue(issue):
             return None
         return issue
@@ -129,7 +139,7 @@ class Access:
         """A link, if the viewer may read both of its issues."""
         if not can_name_a_row(link_id):
             return None
-        link = await self._data.link_by_id(link_id)
+        link = await self._data.link_by_id.load(link_id)
         if link is None:
             return None
         source, target = await asyncio.gather(

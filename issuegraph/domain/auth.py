@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from issuegraph.db.queries import tokens as token_queries
 from issuegraph.db.queries import users as user_queries
 from issuegraph.domain.errors import UnauthenticatedError, bad_input, not_found
-from issuegraph.domain.models import ANONYMOUS, TokenScope, Viewer
+from issuegraph.models import ANONYMOUS, TokenScope, Viewer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -17,11 +17,11 @@ from issuegraph.db.queries import users as user_queries
 from issuegraph.domain.errors import DomainError, ErrorCode
 from issuegraph.domain.graph import Direction, GraphReads, whole_walk
 from issuegraph.domain.link_types import LinkType, canonical
-from issuegraph.domain.models import StoredLinkType, TokenScope, User, Viewer
+from issuegraph.models import StoredLinkType, TokenScope, User, Viewer
 
 if TYPE_CHECKING:
-    from issuegraph.domain.access import Access
-    from issuegraph.domain.models import Issue, IssueLink, Project
+    from issuegraph.domain.access import Access, Loading
+    from issuegraph.models import Issue, IssueLink, Project
 
 DEFAULT_TYPES: tuple[str, ...] = (StoredLinkType.BLOCKS.value, StoredLinkType.PARENT.value)
 
@@ -41,9 +41,10 @@ OPERATOR = Viewer(
 
 
 class ExportReads(GraphReads, Protocol):
-    """The batched reads an export needs; `loaders.Loaders` provides them."""
+    """The loaders an export reads through (`loaders.Loaders` has them)."""
 
-    async def project_by_id(self, project_id: int) -> Project | None: ...
+    @property
+    def project_by_id(self) -> Loading[int, Project | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +125,9 @@ async def issue_graph(
     issue = await access.issue(project, iid)
     if issue is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"issue {project.full_path}#{iid} not found")
-    reached = await reads.walk(issue.id, whole_walk(types, Direction.BOTH))
+    reached = await reads.walk_by_issue.load((issue.id, whole_walk(types, Direction.BOTH)))
     issues = [issue, *(r.issue for r in reached)]
-    links = await reads.links_among(frozenset(i.id for i in issues), types)
+    links = await reads.links_among_issues.load((frozenset(i.id for i in issues), types))
     return await _assemble(reads, issues, links)
 
 
@@ -134,7 +135,7 @@ async def _assemble(
     reads: ExportReads, issues: list[Issue], links: list[IssueLink]
 ) -> ExportedGraph:
     project_ids = sorted({issue.project_id for issue in issues})
-    projects = await asyncio.gather(*(reads.project_by_id(pid) for pid in project_ids))
+    projects = await asyncio.gather(*(reads.project_by_id.load(pid) for pid in project_ids))
     paths = {p.id: p.full_path for p in projects if p is not None}
     nodes = sorted(
         (GraphNode(issue=i, project_path=paths[i.project_id]) for i in issues),

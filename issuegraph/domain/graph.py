@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.domain.errors import bad_input
 from issuegraph.domain.link_types import LinkType, canonical
-from issuegraph.domain.models import Issue, IssueLink, IssueState, StoredLinkType
+from issuegraph.models import Issue, IssueLink, IssueState, StoredLinkType
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from issuegraph.domain.access import ReadScope
+    from issuegraph.domain.access import Loading
+    from issuegraph.models import ReadScope
 
 DEFAULT_MAX_DEPTH = 50
 MAX_DEPTH = 100
@@ -161,14 +162,16 @@ def critical_path(
 
 
 class GraphReads(Protocol):
-    """The batched reads the graph needs; the per-request loaders provide them."""
+    """The loaders the graph reads through (`loaders.Loaders` has them)."""
 
-    async def walk(
-        self, issue_id: int, walk: graph_queries.Walk
-    ) -> list[graph_queries.Reached]: ...
-    async def links_among(
-        self, issue_ids: frozenset[int], types: tuple[str, ...]
-    ) -> list[IssueLink]: ...
+    @property
+    def walk_by_issue(
+        self,
+    ) -> Loading[tuple[int, graph_queries.Walk], list[graph_queries.Reached]]: ...
+    @property
+    def links_among_issues(
+        self,
+    ) -> Loading[tuple[frozenset[int], tuple[str, ...]], list[IssueLink]]: ...
 
 
 class GraphService:
@@ -196,11 +199,11 @@ class GraphService:
         walk = make_walk(types, direction, max_depth, states)
         # One level further than asked, to know whether the bound cut anything off.
         probe = dataclasses.replace(walk, max_depth=max_depth + 1)
-        reached = await self.reads.walk(issue.id, probe)
+        reached = await self.reads.walk_by_issue.load((issue.id, probe))
         within = [r for r in reached if r.distance <= max_depth]
         shown = within[:limit]
         ids = frozenset([issue.id, *(r.issue.id for r in shown)])
-        edges = await self.reads.links_among(ids, types)
+        edges = await self.reads.links_among_issues.load((ids, types))
         return DependencyGraph(
             nodes=[(r.issue, r.distance) for r in shown],
             edges=edges,
@@ -219,11 +222,10 @@ class GraphService:
 
     async def critical_path(self, issue: Issue, *, weighted: bool) -> CriticalPath:
         walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
-        reached = await self.reads.walk(issue.id, walk)
+        reached = await self.reads.walk_by_issue.load((issue.id, walk))
         blockers = [r.issue for r in reached]
-        edges = await self.reads.links_among(
-            frozenset([issue.id, *(b.id for b in blockers)]), BLOCKS
-        )
+        among = frozenset([issue.id, *(b.id for b in blockers)])
+        edges = await self.reads.links_among_issues.load((among, BLOCKS))
         return critical_path(issue, blockers, edges, weighted=weighted)
 
     async def path(

@@ -13,7 +13,7 @@ from issuegraph.db.queries import users as user_queries
 from issuegraph.domain import validation
 from issuegraph.domain.access import Access
 from issuegraph.domain.errors import bad_input, forbidden, not_found
-from issuegraph.domain.models import Issue, IssueState, Project, Role, Visibility
+from issuegraph.models import Issue, IssueState, Project, Role, Visibility
 
 MAX_ASSIGNEES = 100
 

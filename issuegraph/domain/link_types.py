@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from issuegraph.domain.models import StoredLinkType
+from issuegraph.models import StoredLinkType
 
 
 class LinkType(enum.Enum):

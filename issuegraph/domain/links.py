@@ -25,6 +25,7 @@ import asyncpg
 from issuegraph.db.database import transaction
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as link_queries
+from issuegraph.db.queries import notes as note_queries
 from issuegraph.domain import validation
 from issuegraph.domain.errors import (
     DomainError,
@@ -35,7 +36,7 @@ from issuegraph.domain.errors import (
     raise_if_any,
 )
 from issuegraph.domain.link_types import LinkType, canonical, seen_from
-from issuegraph.domain.models import Issue, IssueLink, Project, Role, StoredLinkType
+from issuegraph.models import Issue, IssueLink, Project, Role, StoredLinkType
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -241,7 +242,7 @@ class LinkService:
             created = await self._insert(conn, new, author)
             comments = [item for item in items if item.comment is not None]
             if comments:
-                await link_queries.insert_notes(
+                await note_queries.insert_notes(
                     conn,
                     [item.issue.id for item in comments],
                     [item.comment or "" for item in comments],

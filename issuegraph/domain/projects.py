@@ -12,7 +12,7 @@ from issuegraph.db.queries import users as user_queries
 from issuegraph.domain import validation
 from issuegraph.domain.access import Access
 from issuegraph.domain.errors import DomainError, ErrorCode, forbidden, not_found
-from issuegraph.domain.models import Project, Role, User, Visibility
+from issuegraph.models import Project, Role, User, Visibility
 
 
 async def create_project(

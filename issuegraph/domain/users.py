@@ -7,7 +7,7 @@ import asyncpg
 from issuegraph.db.queries import users as user_queries
 from issuegraph.domain import validation
 from issuegraph.domain.errors import DomainError, ErrorCode
-from issuegraph.domain.models import User
+from issuegraph.models import User
 
 
 async def create_user(

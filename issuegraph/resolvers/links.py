@@ -11,20 +11,20 @@ from issuegraph.domain.link_types import KINDS, seen_from
 from issuegraph.domain.links import LinkRequest, LinkResult, LinkService
 from issuegraph.resolvers.payloads import run_mutation
 from issuegraph.schema.ids import parse_id_of
-from issuegraph.schema.link_mutations import (
+from issuegraph.schema.issues import Issue
+from issuegraph.schema.links import (
     CreatedIssueLink,
     CreateIssueLinkInput,
     CreateIssueLinksInput,
     CreateIssueLinksPayload,
-    DeleteIssueInput,
     DeleteIssueLinkInput,
-    DeleteIssuePayload,
+    IssueLink,
+    IssueLinkDetails,
     IssueLinkInput,
     IssueLinkPayload,
+    IssueLinkType,
     UpdateIssueLinkInput,
 )
-from issuegraph.schema.links import IssueLink, IssueLinkDetails, IssueLinkType
-from issuegraph.schema.types import Issue
 
 
 def _service(info: Info) -> LinkService:
@@ -49,15 +49,15 @@ def _request(item: IssueLinkInput, path: tuple[str | int, ...] = ()) -> LinkRequ
 def _fields(info: Info, result: LinkResult, *, deleted: bool = False) -> dict[str, Any]:
     """The payload fields of one link; also refreshes what this request had cached."""
     loaders = info.context.loaders
-    loaders.forget_links()
     if deleted:
-        loaders.forget_link(result.link.id)
+        loaders.link_deleted(result.link)
     else:
-        loaders.prime_link(result.link)
+        loaders.link_written(result.link)
+    source, target = Issue.from_model(result.source), Issue.from_model(result.target)
     return {
-        "link": IssueLink.from_model(result.link),
-        "source_issue": Issue.from_model(result.source),
-        "target_issue": Issue.from_model(result.target),
+        "link": IssueLink.from_model(result.link, source, target),
+        "source_issue": source,
+        "target_issue": target,
         "link_type": seen_from(result.link.link_type, is_source=True),
         "created": result.created,
     }
@@ -89,10 +89,11 @@ class LinkQuery:
         target = await access.issue_by_id(link.target_id)
         assert source is not None  # noqa: S101  (access.link checked both ends)
         assert target is not None  # noqa: S101
+        ends = Issue.from_model(source), Issue.from_model(target)
         return IssueLinkDetails(
-            link=IssueLink.from_model(link),
-            source_issue=Issue.from_model(source),
-            target_issue=Issue.from_model(target),
+            link=IssueLink.from_model(link, *ends),
+            source_issue=ends[0],
+            target_issue=ends[1],
             link_type=seen_from(link.link_type, is_source=True),
         )
 
@@ -156,18 +157,4 @@ class LinkMutation:
 
         return await run_mutation(
             action(), IssueLinkPayload, input.client_mutation_id, lambda r: _fields(info, r)
-        )
-
-    @strawberry.mutation(description="Delete an issue and its links (admins, project owners).")
-    async def delete_issue(self, info: Info, input: DeleteIssueInput) -> DeleteIssuePayload:
-        def build(issue: Any) -> dict[str, Any]:
-            info.context.loaders.forget_issue(issue)
-            info.context.loaders.forget_links()
-            return {"issue": Issue.from_model(issue)}
-
-        return await run_mutation(
-            _service(info).delete_issue(str(input.project), input.iid),
-            DeleteIssuePayload,
-            input.client_mutation_id,
-            build,
         )

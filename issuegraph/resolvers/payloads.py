@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from issuegraph.domain.errors import DomainError, RuleViolationsError, UnauthenticatedError
-from issuegraph.schema.types import UserError
+from issuegraph.schema.payloads import UserError
 
 PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")

@@ -10,7 +10,7 @@ from issuegraph.domain.errors import ErrorCode
 from issuegraph.domain.graph import Direction
 from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import OnConflict
-from issuegraph.domain.models import IssueState, Role, Visibility
+from issuegraph.models import IssueState, Role, Visibility
 
 ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request failed.")
 IssueStateEnum = strawberry.enum(IssueState, name="IssueState")

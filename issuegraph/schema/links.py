@@ -1,20 +1,37 @@
-"""Link types: IssueLink, the edges of an issue's link list, link-type descriptions."""
+"""Links: IssueLink, an issue's list of linked issues, link-type descriptions, and the
+inputs and payloads of the link mutations.
+
+A link's ends (`source`, `target`) and an edge's `node` are plain attributes, given when
+the link is made: whoever makes one holds both issues already (a page of links holds its
+issue and the linked one). This module refers to `Issue` by annotation only
+(`schema.issues` makes the pages), so the two import in one direction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from strawberry import relay
 
+from issuegraph import models
 from issuegraph.context import Info
-from issuegraph.domain import link_types, models
+from issuegraph.domain import link_types
 from issuegraph.domain.link_types import LinkType
+from issuegraph.domain.links import OnConflict
 from issuegraph.schema.execution import in_place
 from issuegraph.schema.objects import built
 from issuegraph.schema.pagination import Connection, PageInfo, encode_link_cursor
-from issuegraph.schema.types import Issue, User, load_user
+from issuegraph.schema.payloads import UserError
+from issuegraph.schema.users import User, load_user
+
+if TYPE_CHECKING:
+    from issuegraph.schema.issues import Issue
+    from issuegraph.schema.issues import Issue as LazyIssue
+else:
+    # `schema.issues` imports this module: Strawberry finds the type when it builds the schema.
+    LazyIssue = Annotated["Issue", strawberry.lazy("issuegraph.schema.issues")]
 
 
 @strawberry.type(description="A kind of link, Jira style: its name and its two readings.")
@@ -43,10 +60,13 @@ class IssueLink(relay.Node):
     link_type: LinkType = strawberry.field(description="The type as seen from the source.")
     created_at: dt.datetime
     updated_at: dt.datetime
+    source: LazyIssue
+    target: LazyIssue
     model: strawberry.Private[models.IssueLink]
 
     @classmethod
-    def from_model(cls, link: models.IssueLink) -> Self:
+    def from_model(cls, link: models.IssueLink, source: LazyIssue, target: LazyIssue) -> Self:
+        """The link, with its ends (the issues `link.source_id`, `link.target_id`)."""
         return built(
             cls,
             {
@@ -55,17 +75,11 @@ class IssueLink(relay.Node):
                 "link_type": link_types.seen_from(link.link_type, is_source=True),
                 "created_at": link.created_at,
                 "updated_at": link.updated_at,
+                "source": source,
+                "target": target,
                 "model": link,
             },
         )
-
-    @strawberry.field
-    async def source(self, info: Info) -> Issue:
-        return await _end(info, self.model.source_id)
-
-    @strawberry.field
-    async def target(self, info: Info) -> Issue:
-        return await _end(info, self.model.target_id)
 
     @strawberry.field
     async def author(self, info: Info) -> User | None:
@@ -74,13 +88,6 @@ class IssueLink(relay.Node):
     @strawberry.field(description="Who last changed the link's type; null until someone does.")
     async def updated_by(self, info: Info) -> User | None:
         return await load_user(info, self.model.updated_by_id)
-
-
-async def _end(info: Info, issue_id: int) -> Issue:
-    # A link is only handed out when the viewer reads both ends, so both load.
-    issue = await info.context.loaders.issue_by_id(issue_id)
-    assert issue is not None  # noqa: S101
-    return Issue.from_model(issue)
 
 
 def _cursor(edge: LinkedIssueEdge) -> str:
@@ -110,7 +117,7 @@ def _page_info(root: LinkedIssueConnection, info: Info) -> PageInfo:  # noqa: AR
 @strawberry.type(description="One linked issue, seen from the issue whose list this is.")
 class LinkedIssueEdge:
     cursor: str = strawberry.field(resolver=_edge_cursor)
-    node: Issue = strawberry.field(description="The issue at the other end of the link.")
+    node: LazyIssue = strawberry.field(description="The issue at the other end of the link.")
     link: IssueLink
     link_type: LinkType = strawberry.field(description="The link's type read from this side.")
     link_created_at: dt.datetime
@@ -118,7 +125,7 @@ class LinkedIssueEdge:
 
 
 @strawberry.type
-class LinkedIssueConnection(Connection[Issue]):
+class LinkedIssueConnection(Connection[LazyIssue]):
     edges: list[LinkedIssueEdge]  # type: ignore[assignment]  # edges that carry the link
     page_info: PageInfo = strawberry.field(resolver=_page_info)
     has_next_page: strawberry.Private[bool]
@@ -128,6 +135,94 @@ class LinkedIssueConnection(Connection[Issue]):
 @strawberry.type(description="A link as GitLab's GET .../links/:id shows it.")
 class IssueLinkDetails:
     link: IssueLink
-    source_issue: Issue
-    target_issue: Issue
+    source_issue: LazyIssue
+    target_issue: LazyIssue
     link_type: LinkType = strawberry.field(description="The type as seen from the source.")
+
+
+# -- the link mutations' inputs and payloads ------------------------------------------------
+
+
+@strawberry.input(description="A link from one issue (project + iid) to another.")
+class IssueLinkInput:
+    project: strawberry.ID = strawberry.field(description="Numeric id or full path.")
+    iid: int
+    target_project: strawberry.ID = strawberry.field(description="Numeric id or full path.")
+    target_issue_iid: int
+    link_type: LinkType = strawberry.field(
+        default=LinkType.RELATES_TO, description="As seen from the first issue."
+    )
+    on_conflict: OnConflict = OnConflict.ERROR
+    comment: str | None = strawberry.field(
+        default=None, description="Stored as a note on the first issue (Jira)."
+    )
+    silent: bool = strawberry.field(
+        default=False, description="Emit no change event for this link (SourceCraft)."
+    )
+
+
+@strawberry.input
+class CreateIssueLinkInput(IssueLinkInput):
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class IssueLinkPayload:
+    client_mutation_id: str | None
+    errors: list[UserError]
+    link: IssueLink | None = None
+    source_issue: LazyIssue | None = strawberry.field(
+        default=None, description="The link's stored source (GitLab's source_issue)."
+    )
+    target_issue: LazyIssue | None = strawberry.field(
+        default=None, description="The link's stored target (GitLab's target_issue)."
+    )
+    link_type: LinkType | None = strawberry.field(
+        default=None, description="The link's type as seen from its source."
+    )
+    created: bool | None = strawberry.field(
+        default=None, description="False when RETURN_EXISTING returned an existing link."
+    )
+
+
+@strawberry.type(description="One link of a bulk creation.")
+class CreatedIssueLink:
+    link: IssueLink
+    source_issue: LazyIssue
+    target_issue: LazyIssue
+    link_type: LinkType
+    created: bool = strawberry.field(
+        description="False when RETURN_EXISTING returned an existing link."
+    )
+
+
+@strawberry.input
+class CreateIssueLinksInput:
+    links: list[IssueLinkInput] = strawberry.field(description="1 to 100 links, all or none.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class DeleteIssueLinkInput:
+    project: strawberry.ID
+    iid: int
+    link_id: strawberry.ID = strawberry.field(description="The link's global id or databaseId.")
+    silent: bool = False
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class UpdateIssueLinkInput:
+    project: strawberry.ID
+    iid: int
+    link_id: strawberry.ID = strawberry.field(description="The link's global id or databaseId.")
+    link_type: LinkType = strawberry.field(description="The new type, as seen from this issue.")
+    silent: bool = False
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class CreateIssueLinksPayload:
+    client_mutation_id: str | None
+    errors: list[UserError]
+    links: list[CreatedIssueLink] | None = None

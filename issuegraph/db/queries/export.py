@@ -9,8 +9,7 @@ from issuegraph.db.queries.issues import to_issue
 from issuegraph.db.queries.visibility import readable_issue
 
 if TYPE_CHECKING:
-    from issuegraph.domain.access import ReadScope
-    from issuegraph.domain.models import Issue
+    from issuegraph.models import Issue, ReadScope
 
 
 async def project_graph_issues(

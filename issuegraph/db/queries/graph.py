@@ -11,8 +11,7 @@ from issuegraph.db.queries.links import LINK_COLUMNS, to_link
 from issuegraph.db.queries.visibility import readable_issue
 
 if TYPE_CHECKING:
-    from issuegraph.domain.access import ReadScope
-    from issuegraph.domain.models import Issue, IssueLink
+    from issuegraph.models import Issue, IssueLink, ReadScope
 
 
 @dataclass(frozen=True, slots=True)

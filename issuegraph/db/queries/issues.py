@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import Any, NamedTuple
+from typing import Any
 
 from issuegraph.db.queries.projects import (
     PROJECT_COLUMNS,
@@ -12,8 +12,16 @@ from issuegraph.db.queries.projects import (
 )
 from issuegraph.db.queries.users import USER_RECORD, user_from_record
 from issuegraph.db.queries.visibility import readable_issue
-from issuegraph.domain.access import ReadScope
-from issuegraph.domain.models import Issue, IssueState, Project, User, thawed
+from issuegraph.models import (
+    NOTHING_RELATED,
+    Issue,
+    IssueState,
+    Project,
+    ReadScope,
+    Related,
+    User,
+    thawed,
+)
 
 # The columns are the model's fields, in their order: `to_issue` reads a row's values by
 # position and hands them on by position, which costs a third less than by name, row
@@ -29,24 +37,6 @@ _ISSUE = thawed(Issue)
 ASSIGNEE_IDS = (
     "array(select a.user_id from issue_assignees a where a.issue_id = i.id order by a.user_id)"
 )
-
-
-class Related(NamedTuple):
-    """What a read of issues brings along in its own statement, for the fields its issues
-    will show: their projects, the users their `user_columns` name (`author_id`,
-    `closed_by_id`), and their assignees' ids and users. (A tuple: loaders hash it in
-    their keys, key after key.)"""
-
-    projects: bool = False
-    user_columns: tuple[str, ...] = ()
-    assignees: bool = False
-
-    @property
-    def users(self) -> bool:
-        return bool(self.user_columns) or self.assignees
-
-
-NOTHING_RELATED = Related()
 
 
 def related_users(issues: str, related: Related) -> str:
@@ -397,14 +387,3 @@ async def assignee_ids_by_issue_ids(conn: Any, issue_ids: list[int]) -> dict[int
     for r in rows:
         found.setdefault(r["issue_id"], []).append(r["user_id"])
     return found
-
-
-async def note_counts_by_issue_ids(conn: Any, issue_ids: list[int]) -> dict[int, int]:
-    rows = await conn.fetch(
-        """
-        select issue_id, count(*) as n from notes
-        where issue_id = any($1::bigint[]) group by issue_id
-        """,
-        issue_ids,
-    )
-    return {r["issue_id"]: r["n"] for r in rows}

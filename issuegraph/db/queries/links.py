@@ -9,8 +9,6 @@ from typing import Any
 
 from issuegraph.db.queries.issues import (
     ASSIGNEE_IDS,
-    NOTHING_RELATED,
-    Related,
     RelatedRows,
     page_with_related,
     to_issue,
@@ -18,7 +16,7 @@ from issuegraph.db.queries.issues import (
 from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
 from issuegraph.db.queries.issues import WIDTH as ISSUE_WIDTH
 from issuegraph.db.queries.visibility import readable_issue
-from issuegraph.domain.models import Issue, IssueLink, Note, StoredLinkType, thawed
+from issuegraph.models import NOTHING_RELATED, Issue, IssueLink, Related, StoredLinkType, thawed
 
 # The model's fields in their order, as in `issues.COLUMNS`: `to_link` passes by position.
 LINK_COLUMNS = ", ".join(f"l.{field.name}" for field in fields(IssueLink))
@@ -316,18 +314,6 @@ async def delete_link(conn: Any, link_id: int) -> IssueLink | None:
     return to_link(row) if row else None
 
 
-async def insert_notes(conn: Any, issue_ids: list[int], bodies: list[str], author_id: int) -> None:
-    await conn.execute(
-        """
-        insert into notes (issue_id, body, author_id)
-        select i, b, $3 from unnest($1::bigint[], $2::text[]) as n(i, b)
-        """,
-        issue_ids,
-        bodies,
-        author_id,
-    )
-
-
 async def notify(conn: Any, events: list[dict[str, Any]]) -> None:
     """Publish change events to LISTEN-ers when (and only if) the transaction commits."""
     if events:
@@ -336,30 +322,6 @@ async def notify(conn: Any, events: list[dict[str, Any]]) -> None:
             EVENT_CHANNEL,
             [json.dumps(e, separators=(",", ":")) for e in events],
         )
-
-
-async def notes_page(conn: Any, issue_id: int, after_id: int | None, limit: int) -> list[Note]:
-    rows = await conn.fetch(
-        """
-        select id, issue_id, author_id, body, created_at, updated_at from notes
-         where issue_id = $1 and ($2::bigint is null or id > $2)
-         order by id limit $3
-        """,
-        issue_id,
-        after_id,
-        limit,
-    )
-    return [
-        Note(
-            id=r["id"],
-            issue_id=r["issue_id"],
-            author_id=r["author_id"],
-            body=r["body"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-        )
-        for r in rows
-    ]
 
 
 async def delete_links_of(conn: Any, issue_id: int) -> list[IssueLink]:

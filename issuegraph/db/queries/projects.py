@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from issuegraph.db.codecs import decode_timestamptz
-from issuegraph.domain.models import Project, Role, Visibility, thawed
+from issuegraph.models import Project, Role, Visibility, thawed
 
 _COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at"
 # The same, of a query's `p` (`to_project` reads them by name).

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from issuegraph.db.queries.users import to_user
-from issuegraph.domain.models import TokenScope, User
+from issuegraph.models import TokenScope, User
 
 
 @dataclass(frozen=True, slots=True)

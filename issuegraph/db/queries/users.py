@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from issuegraph.db.codecs import decode_timestamptz
-from issuegraph.domain.models import User, thawed
+from issuegraph.models import User, thawed
 
 _COLUMNS = "id, username, name, state, avatar_url, is_admin, created_at"
 # A user `u` as a record of a query's own (its timestamp as text: see `db.codecs`), the

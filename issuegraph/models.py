@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, fields, make_dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -38,6 +38,33 @@ class Role(enum.IntEnum):
 class IssueState(enum.StrEnum):
     OPENED = "opened"
     CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadScope:
+    """Who reads, for set-based reads: the database applies `Access.can_read_issue` as
+    the SQL predicate of `db.queries.visibility`."""
+
+    viewer_id: int | None
+    admin: bool
+
+
+class Related(NamedTuple):
+    """What a read of issues brings along in its own statement, for the fields its issues
+    will show: their projects, the users their `user_columns` name (`author_id`,
+    `closed_by_id`), and their assignees' ids and users. (A tuple: loaders hash it in
+    their keys, key after key.)"""
+
+    projects: bool = False
+    user_columns: tuple[str, ...] = ()
+    assignees: bool = False
+
+    @property
+    def users(self) -> bool:
+        return bool(self.user_columns) or self.assignees
+
+
+NOTHING_RELATED = Related()
 
 
 class TokenScope(enum.StrEnum):

@@ -1,3 +1,5 @@
+"""Root fields of issues: the issue query, creating, changing and deleting issues."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,18 +9,19 @@ import strawberry
 
 from issuegraph.context import Info
 from issuegraph.domain import issues as issue_service
-from issuegraph.domain import projects as project_service
+from issuegraph.domain.access import parse_project_ref
+from issuegraph.domain.links import LinkService
+from issuegraph.domain.validation import can_name_a_row
 from issuegraph.resolvers.payloads import run_mutation
-from issuegraph.schema.mutations import (
-    AddProjectMemberInput,
-    AddProjectMemberPayload,
+from issuegraph.schema.issues import (
     CreateIssueInput,
-    CreateProjectInput,
-    CreateProjectPayload,
+    DeleteIssueInput,
+    DeleteIssuePayload,
+    Issue,
     IssuePayload,
     UpdateIssueInput,
 )
-from issuegraph.schema.types import Issue, Project, User
+from issuegraph.schema.lookahead import related
 
 
 def _given(input_: object) -> dict[str, Any]:
@@ -31,57 +34,30 @@ def _given(input_: object) -> dict[str, Any]:
 
 
 @strawberry.type
+class IssueQuery:
+    @strawberry.field(description="An issue by its project and iid, if the viewer may read it.")
+    async def issue(self, info: Info, project: strawberry.ID, iid: int) -> Issue | None:
+        ref = parse_project_ref(str(project))
+        if isinstance(ref, str) and can_name_a_row(ref):
+            # The project, the issue, its assignee ids and the users its fields show in
+            # one statement; the checks below, and the fields, find them loaded.
+            plan = related(info, ())
+            await info.context.loaders.issue_by_path_iid.load((ref.lower(), iid, plan))
+        found = await info.context.access.project(str(project))
+        if found is None:
+            return None
+        issue = await info.context.access.issue(found, iid)
+        return Issue.from_model(issue) if issue else None
+
+
+@strawberry.type
 class IssueMutation:
-    @strawberry.mutation(description="Create a project; the viewer becomes its owner.")
-    async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
-        ctx = info.context
-
-        def build(project: Any) -> dict[str, Any]:
-            ctx.loaders.prime_project(project)
-            return {"project": Project.from_model(project)}
-
-        return await run_mutation(
-            project_service.create_project(
-                ctx.access,
-                ctx.pool,
-                full_path=input.full_path,
-                name=input.name,
-                visibility=input.visibility,
-                description=input.description,
-            ),
-            CreateProjectPayload,
-            input.client_mutation_id,
-            build,
-        )
-
-    @strawberry.mutation(description="Add a user to a project with a role (maintainers, owners).")
-    async def add_project_member(
-        self, info: Info, input: AddProjectMemberInput
-    ) -> AddProjectMemberPayload:
-        ctx = info.context
-        return await run_mutation(
-            project_service.add_member(
-                ctx.access,
-                ctx.pool,
-                project_ref=str(input.project),
-                username=input.username,
-                role=input.role,
-            ),
-            AddProjectMemberPayload,
-            input.client_mutation_id,
-            lambda r: {
-                "project": Project.from_model(r[0]),
-                "user": User.from_model(r[1], info),
-                "role": r[2],
-            },
-        )
-
     @strawberry.mutation(description="Create an issue with the project's next iid.")
     async def create_issue(self, info: Info, input: CreateIssueInput) -> IssuePayload:
         ctx = info.context
 
         def build(issue: Any) -> dict[str, Any]:
-            ctx.loaders.prime_issues([issue])
+            ctx.loaders.issue_written(issue)
             return {"issue": Issue.from_model(issue)}
 
         return await run_mutation(
@@ -114,8 +90,7 @@ class IssueMutation:
         changes = issue_service.IssueChanges(given=frozenset(given), **given)
 
         def build(issue: Any) -> dict[str, Any]:
-            ctx.loaders.prime_issues([issue])
-            ctx.loaders.forget_assignees(issue.id)
+            ctx.loaders.issue_written(issue)
             return {"issue": Issue.from_model(issue)}
 
         return await run_mutation(
@@ -123,6 +98,22 @@ class IssueMutation:
                 ctx.access, ctx.pool, project_ref=str(input.project), iid=input.iid, changes=changes
             ),
             IssuePayload,
+            input.client_mutation_id,
+            build,
+        )
+
+    @strawberry.mutation(description="Delete an issue and its links (admins, project owners).")
+    async def delete_issue(self, info: Info, input: DeleteIssueInput) -> DeleteIssuePayload:
+        ctx = info.context
+
+        def build(issue: Any) -> dict[str, Any]:
+            ctx.loaders.issue_deleted(issue)
+            return {"issue": Issue.from_model(issue)}
+
+        service = LinkService(ctx.access, ctx.pool, max_links=ctx.settings.max_links_per_issue)
+        return await run_mutation(
+            service.delete_issue(str(input.project), input.iid),
+            DeleteIssuePayload,
             input.client_mutation_id,
             build,
         )

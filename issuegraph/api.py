@@ -1,4 +1,6 @@
-"""The Schema object."""
+"""The GraphQL API: the Schema object, its root types made of each domain's root fields
+(`resolvers`), and the engine's parts (`schema.limits`, `schema.caches`,
+`schema.execution`)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from issuegraph.resolvers.graph import GraphQuery
+from issuegraph.resolvers.issues import IssueMutation, IssueQuery
 from issuegraph.resolvers.links import LinkMutation, LinkQuery
-from issuegraph.resolvers.mutation import IssueMutation
-from issuegraph.resolvers.query import Query as BaseQuery
+from issuegraph.resolvers.nodes import NodeQuery
+from issuegraph.resolvers.projects import ProjectMutation, ProjectQuery
+from issuegraph.resolvers.users import UserQuery
 from issuegraph.schema.caches import DocumentCache
 from issuegraph.schema.errors import is_expected
 from issuegraph.schema.execution import FastExecutor
-from issuegraph.schema.graph import GraphQuery
 from issuegraph.schema.limits import QueryLimits
 
 if TYPE_CHECKING:
@@ -41,12 +45,12 @@ class IssuegraphSchema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(BaseQuery, LinkQuery, GraphQuery):
+class Query(UserQuery, ProjectQuery, IssueQuery, NodeQuery, LinkQuery, GraphQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IssueMutation, LinkMutation):
+class Mutation(ProjectMutation, IssueMutation, LinkMutation):
     pass
 
 
