@@ -19,8 +19,13 @@ LOCK_COMPILE = $(UV) pip compile pyproject.toml --extra test --extra bench \
 	--python-version 3.11 --python-platform linux --no-emit-index-url \
 	--custom-compile-command 'make lock' --output-file $(LOCK) --quiet
 
+# `make test-latest`: the newest releases of every declared dependency, in a virtualenv of
+# their own, whatever the lock and the exact pins say. PYTEST_ARGS narrows the suite.
+LATEST := .venv-latest
+PYTEST_ARGS ?=
+
 .PHONY: install serve test lint typecheck pytest schema clean playground chromium \
-	lock lock-upgrade
+	lock lock-upgrade test-latest
 
 # The GraphiQL playground (graphql_playground/, an npm project) is built to static files
 # that the server serves; npm ci runs when the lock file changes, the build when a source does.
@@ -57,6 +62,17 @@ lock: $(UV_STAMP)
 ## lock-upgrade: rewrite requirements.lock with the newest versions pyproject.toml allows
 lock-upgrade: $(UV_STAMP)
 	$(LOCK_COMPILE) --upgrade
+
+## test-latest: the test suite against the newest release of every declared dependency
+## (exact pins and lock ignored) in $(LATEST); prints those versions beside the locked ones
+test-latest: playground chromium
+	$(PYTHON) -m venv --clear $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(PYTHON) tools/deps.py names > $(LATEST)/declared.txt
+	$(LATEST)/bin/pip install --quiet --upgrade -r $(LATEST)/declared.txt
+	$(LATEST)/bin/pip install --quiet --no-deps -e .
+	$(LATEST)/bin/python tools/deps.py compare $(LOCK)
+	ISSUEGRAPH_E2E=required $(LATEST)/bin/pytest $(PYTEST_ARGS)
 
 $(PLAYGROUND_MODULES): $(PLAYGROUND)/package.json $(PLAYGROUND)/package-lock.json
 	@command -v npm >/dev/null || { echo "the playground needs Node.js 20+ and npm" >&2; exit 1; }
@@ -100,5 +116,5 @@ schema: $(STAMP)
 	$(BIN)/issuegraph schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache test-artifacts \
+	rm -rf $(VENV) $(LATEST) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache test-artifacts \
 	  $(PLAYGROUND)/dist $(PLAYGROUND)/node_modules

@@ -1,16 +1,22 @@
-"""The lock file and an installed environment, side by side.
+"""The declared dependencies, the lock file and an installed environment, side by side.
 
+    python tools/deps.py names            every declared requirement by name, without its
+                                          version bounds: the input of `make test-latest`
     python tools/deps.py check LOCK       fails unless every distribution that
                                           issuegraph[test,bench] needs here is installed at
                                           the version LOCK gives it (`make install`)
+    python tools/deps.py compare LOCK     LOCK's version and the installed one of each
+                                          distribution, declared ones first (`make test-latest`)
 
-It runs on a virtualenv's Python, with issuegraph and `packaging` installed.
+`names` reads pyproject.toml with the standard library only (it runs on the system Python);
+`check` and `compare` run on a virtualenv's Python, with issuegraph and `packaging` installed.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +24,31 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+ROOT = Path(__file__).resolve().parent.parent
 EXTRAS = ("test", "bench")
+# A requirement's name and extras, before its version bounds and environment marker.
+NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")
 
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def names() -> list[str]:
+    """Runtime and extras' requirements as `name[extras]; marker`: no version bounds."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        declared.extend(extra)
+    seen: dict[str, str] = {}
+    for requirement in declared:
+        match = NAME.match(requirement)
+        if match is None:
+            sys.exit(f"pyproject.toml: cannot read the requirement {requirement!r}")
+        name, extras = match.group(1), match.group(2) or ""
+        _, _, marker = requirement.partition(";")
+        seen.setdefault(normalize(name), name + extras + (f"; {marker.strip()}" if marker else ""))
+    return list(seen.values())
 
 
 def locked(lock: Path) -> dict[str, str]:
@@ -80,10 +106,42 @@ def check(lock: Path) -> int:
     return 0
 
 
+def compare(lock: Path) -> int:
+    from packaging.version import Version  # noqa: PLC0415  (a venv's, not the system's)
+
+    pins = locked(lock)
+    rows: dict[str, bool] = {}
+    for name, declared in needed():
+        rows.setdefault(name, declared)
+    for name in pins:
+        rows.setdefault(name, False)
+    width = max(map(len, rows))
+    print(f"{'package':{width}}  {'locked':>12}  {'here':>12}")
+    notes: dict[str, int] = {}
+    for name, declared in sorted(rows.items(), key=lambda row: (not row[1], row[0])):
+        pin, have = pins.get(name), installed(name)
+        note = ""
+        if pin and have and pin != have:
+            note = "newer" if Version(have) > Version(pin) else "older"
+        elif pin != have:
+            note = "not locked" if have else "not installed"
+        notes[note] = notes.get(note, 0) + 1
+        star = "*" if declared else " "
+        print(f"{name:{width}}  {pin or '-':>12}  {have or '-':>12}  {star} {note}".rstrip())
+    counts = ", ".join(f"{n} {note or 'as locked'}" for note, n in sorted(notes.items()))
+    print(f"(* declared in pyproject.toml) {counts}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     match argv:
+        case ["names"]:
+            print(*names(), sep="\n")
+            return 0
         case ["check", lock]:
             return check(Path(lock))
+        case ["compare", lock]:
+            return compare(Path(lock))
     print(__doc__, file=sys.stderr)
     return 2
 
