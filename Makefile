@@ -1,12 +1,31 @@
 # The two commands of the README: `make serve` and `make test`. Both set up everything
-# they need (a virtualenv in .venv with the package and its test tools) on first use.
+# they need (a virtualenv in .venv with the package and its test tools, at the versions of
+# requirements.lock) on first use.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test lint typecheck pytest schema clean playground chromium
+# Exact versions of every distribution .venv holds (runtime + test + bench extras), for
+# CPython 3.11 on Linux, compiled from pyproject.toml by uv in a tools virtualenv of its own
+# (never a dependency of the package): `make lock`.
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
+UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
+LOCK_COMPILE = $(UV) pip compile pyproject.toml --extra test --extra bench \
+	--python-version 3.11 --python-platform linux --no-emit-index-url \
+	--custom-compile-command 'make lock' --output-file $(LOCK) --quiet
+
+# `make test-latest`: the newest releases of every declared dependency, in a virtualenv of
+# their own, whatever the lock and the exact pins say. PYTEST_ARGS narrows the suite.
+LATEST := .venv-latest
+PYTEST_ARGS ?=
+
+.PHONY: install serve test lint typecheck pytest schema clean playground chromium \
+	lock lock-upgrade test-latest
 
 # The GraphiQL playground (graphql_playground/, an npm project) is built to static files
 # that the server serves; npm ci runs when the lock file changes, the build when a source does.
@@ -19,13 +38,41 @@ PLAYGROUND_SOURCES := $(PLAYGROUND)/index.html $(PLAYGROUND)/graph.html \
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-$(STAMP): pyproject.toml
+# Installed from the lock: pip resolves pyproject.toml's requirements with the lock as
+# constraints, then tools/deps.py fails when something installed is not the lock's version
+# (a dependency added to pyproject.toml without `make lock`).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test,bench]'
+	$(BIN)/python tools/deps.py check $(LOCK)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(UV_STAMP):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+	touch $@
+
+## lock: rewrite requirements.lock from pyproject.toml, keeping the locked versions it allows
+lock: $(UV_STAMP)
+	$(LOCK_COMPILE)
+
+## lock-upgrade: rewrite requirements.lock with the newest versions pyproject.toml allows
+lock-upgrade: $(UV_STAMP)
+	$(LOCK_COMPILE) --upgrade
+
+## test-latest: the test suite against the newest release of every declared dependency
+## (exact pins and lock ignored) in $(LATEST); prints those versions beside the locked ones
+test-latest: playground chromium
+	$(PYTHON) -m venv --clear $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(PYTHON) tools/deps.py names > $(LATEST)/declared.txt
+	$(LATEST)/bin/pip install --quiet --upgrade -r $(LATEST)/declared.txt
+	$(LATEST)/bin/pip install --quiet --no-deps -e .
+	$(LATEST)/bin/python tools/deps.py compare $(LOCK)
+	ISSUEGRAPH_E2E=required $(LATEST)/bin/pytest $(PYTEST_ARGS)
 
 $(PLAYGROUND_MODULES): $(PLAYGROUND)/package.json $(PLAYGROUND)/package-lock.json
 	@command -v npm >/dev/null || { echo "the playground needs Node.js 20+ and npm" >&2; exit 1; }
@@ -70,5 +117,5 @@ schema: $(STAMP)
 	$(BIN)/issuegraph schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts \
+	rm -rf $(VENV) $(LATEST) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache test-artifacts \
 	  $(PLAYGROUND)/dist $(PLAYGROUND)/node_modules
