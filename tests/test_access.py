@@ -667,7 +667,8 @@ class Case:
     assignee: bool = False
 
     def may_read(self) -> bool:
-        """The rule as DESIGN.md states it, independently of the code."""
+        """The rule as `issuegraph/domain/access.py` states it in words (GitLab's), written
+        out independently of the code."""
         if self.admin:
             return True
         member = self.role is not None

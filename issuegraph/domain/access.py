@@ -36,7 +36,9 @@ class AccessData(Protocol):
 @dataclass(frozen=True, slots=True)
 class ReadScope:
     """Who reads, for set-based reads: the database applies `Access.can_read_issue` as
-    the SQL function `issue_visible(issue, viewer_id, admin)`."""
+    `db.queries.visibility.readable_issue`, written into the statement, or as the SQL
+    function `issue_visible(issue, viewer_id, admin)` derived from it (the graph walks).
+    See docs/read-rule.md."""
 
     viewer_id: int | None
     admin: bool
@@ -69,6 +71,8 @@ class Access:
         return role is not None and role >= minimum
 
     # -- reading -------------------------------------------------------------------------
+    # The read rule on rows already loaded. Its SQL twin is `db.queries.visibility`'s
+    # `readable_issue`; tests/test_access.py holds the two equal (docs/read-rule.md).
 
     async def can_read_project(self, project: Project) -> bool:
         if project.visibility is Visibility.PUBLIC or self.viewer.is_admin:
