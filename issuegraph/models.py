@@ -43,7 +43,9 @@ class IssueState(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class ReadScope:
     """Who reads, for set-based reads: the database applies `Access.can_read_issue` as
-    the SQL predicate of `db.queries.visibility`."""
+    `db.queries.visibility.readable_issue`, written into the statement, or as the SQL
+    function `issue_visible(issue, viewer_id, admin)` derived from it (the graph walks).
+    See docs/read-rule.md."""
 
     viewer_id: int | None
     admin: bool

@@ -8,6 +8,7 @@ Writes: which role may run which mutation, and the error each refusal carries.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from strawberry import relay
 from issuegraph.app import create_app
 from issuegraph.config import Settings
 from issuegraph.db.queries import issues as issue_queries
+from issuegraph.db.queries.visibility import readable_issue
 from issuegraph.domain import issues as issue_service
 from issuegraph.domain.access import Access
 from issuegraph.loaders import Loaders
@@ -640,6 +642,147 @@ async def test_issue_list_over_graphql_shows_exactly_the_issues_single_lookups_r
             differ.add(tuple(single))
 
     assert len(differ) >= 5  # viewers really do see different subsets
+
+
+# -- one read rule in three texts: every combination -------------------------------------------
+
+# What the viewer is in the issue's project: no member, or a member with each role.
+MEMBERSHIPS: tuple[Role | None, ...] = (None, *Role)
+# A signed-in viewer of the combinations below: (membership, admin flag).
+ViewerKey = tuple[Role | None, bool]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One combination of what decides a read: the project's visibility, the viewer's
+    membership and admin flag (or no viewer), the issue's confidentiality, and whether the
+    viewer is its author or one of its assignees."""
+
+    visibility: Visibility
+    role: Role | None = None
+    admin: bool = False
+    anonymous: bool = False
+    confidential: bool
+    author: bool = False
+    assignee: bool = False
+
+    def may_read(self) -> bool:
+        """The rule as `issuegraph/domain/access.py` states it in words (GitLab's), written
+        out independently of the code."""
+        if self.admin:
+            return True
+        member = self.role is not None
+        if not (
+            self.visibility is Visibility.PUBLIC
+            or (self.visibility is Visibility.INTERNAL and not self.anonymous)
+            or member
+        ):
+            return False
+        reporter = self.role is not None and self.role >= Role.REPORTER
+        return not self.confidential or reporter or self.author or self.assignee
+
+
+@dataclass(frozen=True)
+class RuleIssue:
+    """An issue of the combinations: written for `owner`, the viewer it is (or is not)
+    authored by and assigned to; anyone else is neither its author nor an assignee."""
+
+    visibility: Visibility
+    owner: ViewerKey
+    confidential: bool
+    author: bool
+    assignee: bool
+
+    def case(self, viewer: ViewerKey | None) -> Case:
+        if viewer is None:
+            return Case(visibility=self.visibility, anonymous=True, confidential=self.confidential)
+        mine = viewer == self.owner
+        return Case(
+            visibility=self.visibility,
+            role=viewer[0],
+            admin=viewer[1],
+            confidential=self.confidential,
+            author=mine and self.author,
+            assignee=mine and self.assignee,
+        )
+
+
+async def test_read_rule_is_the_same_in_python_inlined_sql_and_issue_visible_for_every_case(
+    world, pool
+):
+    """`Access.can_read_issue`, `readable_issue` (inlined in set-based reads) and the SQL
+    function `issue_visible` (the graph walks) answer alike for every combination of
+    visibility x membership role x admin x anonymous x confidential x author x assignee,
+    and as the rule is stated. The rows are written directly: the rule must hold for any
+    rows, also those the service's own checks would not make (a non-member assignee of a
+    private project, an author who left it)."""
+    other = await world.user("someone_else")
+    viewers: dict[ViewerKey, User] = {
+        (role, admin): await world.user(
+            f"{'admin' if admin else 'user'}_{role.name.lower() if role else 'outsider'}",
+            admin=admin,
+        )
+        for role, admin in itertools.product(MEMBERSHIPS, (False, True))
+    }
+    issues: dict[int, RuleIssue] = {}
+    projects: dict[int, Project] = {}
+    for visibility in VISIBILITIES:
+        project = await world.project(other, f"rule/{visibility.value}", visibility)
+        projects[project.id] = project
+        for (role, _), user in viewers.items():
+            if role is not None:
+                await world.member(project, user, role)
+        for owner, user in viewers.items():
+            for confidential, author, assignee in itertools.product((False, True), repeat=3):
+                issue_id = await pool.fetchval(
+                    "insert into issues (project_id, iid, title, author_id, confidential)"
+                    " values ($1, $2, 'T', $3, $4) returning id",
+                    project.id,
+                    len(issues) + 1,
+                    user.id if author else other.id,
+                    confidential,
+                )
+                # Someone is always assigned, so the assignee check has rows to pass over.
+                await pool.execute(
+                    "insert into issue_assignees (issue_id, user_id) values ($1, $2)",
+                    issue_id,
+                    user.id if assignee else other.id,
+                )
+                issues[issue_id] = RuleIssue(visibility, owner, confidential, author, assignee)
+
+    by_sql = (
+        f"select i.id, {readable_issue('i', '$1', '$2')} as inlined,"  # noqa: S608
+        " issue_visible(i, $1::bigint, $2::boolean) as function"
+        " from issues i where i.project_id = any($3::bigint[]) order by i.id"
+    )
+    everyone: list[tuple[ViewerKey | None, Viewer]] = [
+        (key, Viewer(user=user, scopes=frozenset({TokenScope.READ_API})))
+        for key, user in viewers.items()
+    ]
+    everyone.append((None, ANONYMOUS))
+    asked: set[Case] = set()
+    for key, viewer in everyone:
+        loaders = Loaders(pool, viewer)
+        access = Access(viewer, loaders)
+        scope = access.read_scope()
+        rows = await pool.fetch(by_sql, scope.viewer_id, scope.admin, list(projects))
+        assert [r["id"] for r in rows] == sorted(issues)
+        loaded = [i for i in await loaders.issue_by_id.load_many(sorted(issues)) if i]
+        given_project = await asyncio.gather(
+            *(access.can_read_issue(i, projects[i.project_id]) for i in loaded)
+        )
+        project_looked_up = await asyncio.gather(*(access.can_read_issue(i) for i in loaded))
+        for row, python, python_alone in zip(rows, given_project, project_looked_up, strict=True):
+            case = issues[row["id"]].case(key)
+            asked.add(case)
+            answers = (python, python_alone, row["inlined"], row["function"])
+            assert answers == (case.may_read(),) * 4, case
+
+    # Every combination was asked: 3 visibilities x 6 memberships x 2 admin flags x
+    # 2 confidentialities x 2 authorships x 2 assignments, and anonymous in each project
+    # for plain and confidential issues.
+    assert len(asked) == 3 * 6 * 2 * 2 * 2 * 2 + 3 * 2
+    assert {c.may_read() for c in asked} == {True, False}
 
 
 # -- mutations --------------------------------------------------------------------------------

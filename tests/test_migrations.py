@@ -13,7 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from issuegraph.db.migrate import MigrationError, available_migrations, migrate
+from issuegraph.db.migrate import (
+    MigrationError,
+    available_migrations,
+    derived_functions,
+    migrate,
+)
+from issuegraph.db.queries.visibility import ISSUE_VISIBLE_SIGNATURE, readable_issue
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -21,6 +27,8 @@ if TYPE_CHECKING:
 ISSUEGRAPH = Path(sys.executable).with_name("issuegraph")
 # Every migration the code ships, in order; 0001 is the first of them.
 ALL_VERSIONS = [m.version for m in available_migrations()]
+# What the first migrate applies: every migration, then every function derived from the code.
+FIRST_RUN = ALL_VERSIONS + [f.name for f in derived_functions()]
 
 
 def _dsn_for(admin_dsn: str, name: str) -> str:
@@ -72,7 +80,7 @@ async def test_migrate_on_empty_database_applies_0001_and_records_it(empty_datab
         await conn.close()
 
     assert applied[0] == "0001_initial"
-    assert applied == ALL_VERSIONS
+    assert applied == FIRST_RUN
     assert {
         "schema_migrations",
         "users",
@@ -92,7 +100,7 @@ async def test_migrate_on_empty_database_applies_0001_and_records_it(empty_datab
 async def test_migrate_twice_is_a_no_op(empty_database_url):
     conn = await asyncpg.connect(empty_database_url)
     try:
-        assert await migrate(conn) == ALL_VERSIONS
+        assert await migrate(conn) == FIRST_RUN
         before = await conn.fetch("select version, checksum, applied_at from schema_migrations")
         assert await migrate(conn) == []
         after = await conn.fetch("select version, checksum, applied_at from schema_migrations")
@@ -139,7 +147,7 @@ async def test_two_concurrent_migrate_processes_both_succeed_and_record_once(emp
         assert proc.returncode == 0, (out, err)
     outputs = sorted(out.strip() for out, _ in results)
     # Exactly one process applied the migration; the other found nothing to do.
-    assert outputs == ["applied: " + ", ".join(ALL_VERSIONS), "database is up to date"]
+    assert outputs == ["applied: " + ", ".join(FIRST_RUN), "database is up to date"]
     rows = await _migration_rows(empty_database_url)
     assert [r["version"] for r in rows] == ALL_VERSIONS
 
@@ -151,7 +159,7 @@ async def test_many_concurrent_connections_migrate_once(empty_database_url):
     finally:
         await asyncio.gather(*(c.close() for c in conns))
 
-    assert sorted(results) == [[]] * 7 + [ALL_VERSIONS]
+    assert sorted(results) == [[]] * 7 + [FIRST_RUN]
     rows = await _migration_rows(empty_database_url)
     assert [r["version"] for r in rows] == ALL_VERSIONS
 
@@ -172,6 +180,89 @@ async def test_changed_checksum_raises_migration_error(database_url):
     finally:
         await conn.close()
     assert held == 0
+
+
+# -- the read rule's SQL function, derived from readable_issue -----------------------------
+
+# The attributes migration 0002 gave issue_visible, which its callers rely on: a stable
+# (not immutable) SQL function, not strict (an anonymous viewer is a null p_viewer), over a
+# whole `issues` row.
+ISSUE_VISIBLE_ATTRIBUTES = {
+    "language": "sql",
+    "volatility": "s",
+    "strict": False,
+    "security_definer": False,
+    "parallel": "u",
+    "result": "boolean",
+    "arguments": "p_issue issues, p_viewer bigint, p_admin boolean",
+}
+
+
+async def _issue_visible(conn: asyncpg.Connection) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        select p.prosrc as body, obj_description(p.oid, 'pg_proc') as comment,
+               l.lanname as language, p.provolatile::text as volatility, p.proisstrict as strict,
+               p.prosecdef as security_definer, p.proparallel::text as parallel,
+               p.prorettype::regtype::text as result,
+               pg_get_function_arguments(p.oid) as arguments
+          from pg_proc p join pg_language l on l.oid = p.prolang
+         where p.oid = to_regprocedure($1)
+        """,
+        ISSUE_VISIBLE_SIGNATURE,
+    )
+
+
+def _as_in_0002() -> str:
+    """Migration 0002's own `create function issue_visible` statement, as `or replace`."""
+    sql = next(m.sql for m in available_migrations() if m.version == "0002_link_rules")
+    start = sql.index("create function issue_visible(")
+    end = sql.index("$$;", start) + len("$$;")
+    return sql[start:end].replace("create function", "create or replace function", 1)
+
+
+async def test_migrate_derives_issue_visible_from_readable_issue(empty_database_url):
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await migrate(conn)
+        function = await _issue_visible(conn)
+    finally:
+        await conn.close()
+
+    (derived,) = [f for f in derived_functions() if f.name == "issue_visible"]
+    assert function["body"].strip() == "select " + readable_issue("p_issue", "p_viewer", "p_admin")
+    assert function["body"] == derived.body
+    assert function["comment"] == derived.comment
+    assert "readable_issue" in function["comment"]
+    assert {k: function[k] for k in ISSUE_VISIBLE_ATTRIBUTES} == ISSUE_VISIBLE_ATTRIBUTES
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        pytest.param(_as_in_0002(), id="as-migration-0002-left-it"),
+        pytest.param(
+            "create or replace function issue_visible("
+            "p_issue issues, p_viewer bigint, p_admin boolean)"
+            " returns boolean language sql stable as $$ select true $$",
+            id="edited-by-hand",
+        ),
+    ],
+)
+async def test_migrate_brings_an_earlier_issue_visible_to_the_derived_one(conn, earlier):
+    """A database migrated before the function was derived (or changed by hand since) gets
+    the derived body on its next migrate, once."""
+    derived = await _issue_visible(conn)
+    await conn.execute(earlier)
+    await conn.execute(f"comment on function {ISSUE_VISIBLE_SIGNATURE} is null")
+    before = await _issue_visible(conn)
+    assert before["body"] != derived["body"]
+    # The derived function keeps what 0002 declared.
+    assert {k: before[k] for k in ISSUE_VISIBLE_ATTRIBUTES} == ISSUE_VISIBLE_ATTRIBUTES
+
+    assert await migrate(conn) == ["issue_visible"]
+    assert await _issue_visible(conn) == derived
+    assert await migrate(conn) == []
 
 
 # -- constraints that hold without the application ------------------------------------------

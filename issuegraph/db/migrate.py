@@ -1,4 +1,9 @@
-"""Ordered plain-SQL migrations, applied once each, safe when several processes start at once."""
+"""Ordered plain-SQL migrations, applied once each, safe when several processes start at once.
+
+After them, the SQL functions whose text the code derives (`derived_functions`) are
+brought up to date: each is recreated whenever the database's body differs from the
+code's, like a repeatable migration, under the same lock.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+
+from issuegraph.db.queries import visibility
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,40 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class DerivedFunction:
+    """A SQL function written from the code's own text rather than by a numbered migration.
+
+    `signature` names it for `to_regprocedure`; `body` is its text as `pg_proc.prosrc`
+    holds it; `definition` is the `create or replace function` statement that sets it.
+    The function's comment names its origin and the checksum of `definition`, so that a
+    change to its header (volatility, strictness) is applied as a change to its body is.
+    """
+
+    name: str
+    source: str
+    signature: str
+    body: str
+    definition: str
+
+    @property
+    def comment(self) -> str:
+        digest = hashlib.sha256(self.definition.encode()).hexdigest()
+        return f"derived from {self.source} by issuegraph.db.migrate; sha256 {digest}"
+
+
+def derived_functions() -> list[DerivedFunction]:
+    return [
+        DerivedFunction(
+            name="issue_visible",
+            source="issuegraph.db.queries.visibility.readable_issue",
+            signature=visibility.ISSUE_VISIBLE_SIGNATURE,
+            body=visibility.ISSUE_VISIBLE_BODY,
+            definition=visibility.ISSUE_VISIBLE_DEFINITION,
+        )
+    ]
+
+
 def available_migrations() -> list[Migration]:
     files = resources.files(MIGRATIONS_PACKAGE)
     found = [
@@ -41,7 +82,8 @@ def available_migrations() -> list[Migration]:
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply every pending migration, each in its own transaction; return the versions applied.
+    """Apply every pending migration, each in its own transaction, then recreate each derived
+    function whose body differs from the code's; return the versions and function names applied.
 
     A session-level advisory lock serialises concurrent callers: the second one
     waits, then finds nothing left to do.
@@ -78,6 +120,21 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                 )
             log.info("applied migration %s", migration.version)
             done.append(migration.version)
+        for function in derived_functions():
+            current = await conn.fetchrow(
+                "select prosrc, obj_description(oid, 'pg_proc') as comment from pg_proc"
+                " where oid = to_regprocedure($1)",
+                function.signature,
+            )
+            if current is not None and tuple(current) == (function.body, function.comment):
+                continue
+            async with conn.transaction():
+                await conn.execute(function.definition)
+                await conn.execute(
+                    f"comment on function {function.signature} is '{function.comment}'"
+                )
+            log.info("recreated function %s from the code's text", function.name)
+            done.append(function.name)
         return done
     finally:
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

@@ -77,6 +77,8 @@ class Access:
         return role is not None and role >= minimum
 
     # -- reading -------------------------------------------------------------------------
+    # The read rule on rows already loaded. Its SQL twin is `db.queries.visibility`'s
+    # `readable_issue`; tests/test_access.py holds the two equal (docs/read-rule.md).
 
     async def can_read_project(self, project: Project) -> bool:
         if project.visibility is Visibility.PUBLIC or self.viewer.is_admin:
