@@ -94,7 +94,8 @@ WRITER_USERS = ("faults-w1", "faults-w2", "faults-w3", "faults-w4")
 READER_USER = "faults-reader"
 
 # As a client names a type, from the first issue: the stored type, and whether the stored
-# link runs from the second issue to the first (DESIGN.md's table; the bench's own oracle).
+# link runs from the second issue to the first (docs/contract.md's table of link types;
+# the bench's own oracle).
 LINK_TYPES: dict[str, tuple[str, bool]] = {
     "BLOCKS": ("blocks", False),
     "IS_BLOCKED_BY": ("blocks", True),

@@ -1,4 +1,4 @@
-"""The access model (DESIGN.md, "Access"), through GraphQL over HTTP against a real database.
+"""The access model (docs/contract.md, "Access"), through GraphQL over HTTP against a real database.
 
 Reads: who sees which project and issue, by every way of asking for them, and that what a
 viewer may not read is `null` - indistinguishable from something that does not exist.
@@ -42,7 +42,7 @@ from issuegraph.models import (
 from tests.conftest import with_database
 from tests.helpers import Api, World
 
-# -- the rules, restated from DESIGN.md independently of issuegraph.domain.access -------------
+# -- the rules, restated from docs/contract.md independently of issuegraph.domain.access -------------
 
 # Everyone the read matrix asks on behalf of. "author" and "assignee" are GUESTs: the
 # confidential issue under test is theirs, so only that relation lets them read it.

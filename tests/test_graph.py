@@ -6,7 +6,7 @@ Every traversal field (`Issue.dependencies`, `openBlockers`, `blockerRollup`,
 networkx computes on the same graph, read back from the tables:
 
 - who may read what is computed here in Python from the raw rows (project visibility,
-  membership roles, confidential, author, assignees: DESIGN.md "Access"), not with the
+  membership roles, confidential, author, assignees: docs/contract.md "Access"), not with the
   service's `issue_visible`;
 - a walk is a breadth-first search (`nx.single_source_shortest_path_length`) over the
   subgraph of the issues the viewer may read (and, with `states`, in those states) plus
@@ -98,7 +98,7 @@ class Model:
     assignees: dict[int, set[int]]
 
     def readable(self, issue: Row, viewer: Viewer) -> bool:
-        """DESIGN.md "Access", written out independently of the service's SQL."""
+        """docs/contract.md "Access", written out independently of the service's SQL."""
         if viewer.admin:
             return True
         uid = viewer.user_id

@@ -4,8 +4,8 @@ Hypothesis generates a list of operations (createIssueLink, createIssueLinks,
 updateIssueLink, deleteIssueLink) over a handful of issues in two projects; each
 operation goes over HTTP through the real app, and after every step:
 
-- the answer (success, or the error codes) must be the one the model of DESIGN.md's
-  "Link semantics" gives: no self-link, one link per unordered pair, inverse types
+- the answer (success, or the error codes) must be the one the model of docs/contract.md's
+  "Link rules" gives: no self-link, one link per unordered pair, inverse types
   stored as the canonical row swapped, a per-issue limit (3 here) on both ends, no
   `blocks` cycle, a parent forest (one parent, at most 8 links deep), RETURN_EXISTING
   returning the same link;

@@ -1,7 +1,7 @@
 """Issue links through GraphQL over HTTP, against a real database.
 
 Each test pins down one behaviour the seed references describe (GitLab's issue links
-API, Jira's issue links, SourceCraft's "Create Link between Issues") as DESIGN.md maps
+API, Jira's issue links, SourceCraft's "Create Link between Issues") as docs/contract.md maps
 them onto issuegraph: listing in link-creation order with the viewer's authorizations,
 inverse types stored canonically, get-by-id, create/update/delete permissions, the
 one-link-per-pair, per-issue limit, cycle and parent-tree rules, comments, silent

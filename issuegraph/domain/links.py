@@ -1,6 +1,6 @@
 """Issue links: creating (one or many), changing and deleting them under the link rules.
 
-The rules (DESIGN.md, "Link semantics"): no self-link; at most one link between two
+The rules (docs/contract.md, "Link rules"): no self-link; at most one link between two
 issues whatever its type or direction; a per-issue limit on both ends; `blocks` links
 never form a cycle; `parent` links form a forest at most 8 deep; the viewer reads both
 ends and is at least GUEST where the rule says. They hold under concurrency:
