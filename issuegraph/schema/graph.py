@@ -5,18 +5,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from issuegraph.schema.links import IssueLink
 
+# Issue (`schema.issues`) makes these types and refers to them; they name it lazily, and
+# Strawberry finds it when it builds the schema. Not imported here, not even for the type
+# checker (which sees Any): the two modules import in one direction only.
 if TYPE_CHECKING:
-    from issuegraph.schema.issues import Issue
-    from issuegraph.schema.issues import Issue as LazyIssue
+    LazyIssue = Any
 else:
-    # `schema.issues` imports this module: Strawberry finds the type when it builds the schema.
-    LazyIssue = Annotated["Issue", strawberry.lazy("issuegraph.schema.issues")]
+    LazyIssue = Annotated["Issue", strawberry.lazy("issuegraph.schema.issues")]  # noqa: F821
 
 
 @strawberry.type(description="An issue reached by a walk, and how many links away it is.")

@@ -10,7 +10,7 @@ issue and the linked one). This module refers to `Issue` by annotation only
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -26,12 +26,13 @@ from issuegraph.schema.pagination import Connection, PageInfo, encode_link_curso
 from issuegraph.schema.payloads import UserError
 from issuegraph.schema.users import User, load_user
 
+# Issue (`schema.issues`) makes these types and refers to them; they name it lazily, and
+# Strawberry finds it when it builds the schema. Not imported here, not even for the type
+# checker (which sees Any): the two modules import in one direction only.
 if TYPE_CHECKING:
-    from issuegraph.schema.issues import Issue
-    from issuegraph.schema.issues import Issue as LazyIssue
+    LazyIssue = Any
 else:
-    # `schema.issues` imports this module: Strawberry finds the type when it builds the schema.
-    LazyIssue = Annotated["Issue", strawberry.lazy("issuegraph.schema.issues")]
+    LazyIssue = Annotated["Issue", strawberry.lazy("issuegraph.schema.issues")]  # noqa: F821
 
 
 @strawberry.type(description="A kind of link, Jira style: its name and its two readings.")
