@@ -302,7 +302,7 @@ class IssuegraphView(GraphQLView[Context, None]):
                 try:
                     return await self.run(request=request)
                 finally:
-                    context = request.pop(CONTEXT, None)  # (the context refers to the request)
+                    context = request.pop(CONTEXT, None)
                     if context is not None:
                         context.loaders.close()
         except RequestError as error:
@@ -425,13 +425,11 @@ class IssuegraphView(GraphQLView[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
-    async def get_context(self, request: web.Request, response: web.Response) -> Context:  # type: ignore[override]
+    async def get_context(self, request: web.Request, response: web.Response) -> Context:  # type: ignore[override]  # noqa: ARG002
         database = request.app[DATABASE]
         viewer = await authenticate(database.pool, request.headers)
         loaders = Loaders(database.pool, viewer)
         context = request[CONTEXT] = Context(
-            request=request,
-            response=response,
             request_id=request[REQUEST_ID],
             settings=request.app[SETTINGS],
             pool=database.pool,
