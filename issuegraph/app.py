@@ -1,4 +1,4 @@
-"""The aiohttp application: routes, the database's lifecycle, the GraphQL view."""
+"""The aiohttp application: routes, the database's lifecycle, the GraphQL endpoint."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from issuegraph.playground import setup_playground
 from issuegraph.schema.errors import INTERNAL_MESSAGE, error_body
 from issuegraph.schema.schema import schema
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
-from issuegraph.view import OPERATION_NAME, IssuegraphView, json_response
+from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -120,8 +120,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
             yield
 
     app.cleanup_ctx.append(database_ctx)
-    view = IssuegraphView(schema=schema, graphql_ide="graphiql")
-    app.router.add_route("*", "/graphql", view)
+    app.router.add_route("*", "/graphql", graphql_handler(schema))
     setup_playground(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
