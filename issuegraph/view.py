@@ -516,7 +516,9 @@ def graphql_handler(schema: BaseSchema) -> Handler:
         except RequestError as error:
             answer = error.response(request_id, media_type)
         except UnauthenticatedError as error:
-            refusal = RequestError(401, error.code, error.message, headers=_UNAUTHENTICATED_HEADERS)
+            refusal = RequestError(
+                401, ErrorCode.UNAUTHENTICATED, error.message, headers=_UNAUTHENTICATED_HEADERS
+            )
             answer = refusal.response(request_id, media_type)
         except Exception as error:  # noqa: BLE001  (a timeout or an outage; others re-raised)
             timeout_ms = round(settings.request_timeout_seconds * 1000)

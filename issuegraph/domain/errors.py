@@ -43,11 +43,16 @@ class DomainError(Exception):
         self.details = details
 
 
-class UnauthenticatedError(DomainError):
-    """No valid credentials where they are needed: a request-level error (HTTP 401)."""
+class UnauthenticatedError(Exception):
+    """No valid credentials where they are needed: the request fails as a whole.
+
+    Never a rule's verdict (no mutation returns it as data): the transport answers HTTP
+    401 with one error coded UNAUTHENTICATED.
+    """
 
     def __init__(self, message: str = "Authentication required") -> None:
-        super().__init__(ErrorCode.UNAUTHENTICATED, message)
+        super().__init__(message)
+        self.message = message
 
 
 def not_found(what: str, path: Sequence[str | int] | None = None) -> DomainError:

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from issuegraph.domain.errors import DomainError, ErrorCode
+from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError
 
 INTERNAL_MESSAGE = "Internal server error"
 # What a client reads for a failure of the infrastructure; the cause (PostgreSQL's own
@@ -19,6 +19,8 @@ _MASKED = {
     ErrorCode.TIMEOUT.value: TIMEOUT_MESSAGE,
     ErrorCode.DATABASE_UNAVAILABLE.value: DATABASE_UNAVAILABLE_MESSAGE,
 }
+# Exceptions raised on purpose, whose message is for the client.
+_DELIBERATE = (DomainError, UnauthenticatedError, GraphQLError)
 
 # The server is down, starting, shutting down, out of connection slots, or the connection
 # died (PostgreSQL's classes 08 and 57 but a cancelled statement, and 53300); OSError
@@ -65,7 +67,7 @@ def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     return (
         original is None
-        or isinstance(original, (DomainError, GraphQLError))
+        or isinstance(original, _DELIBERATE)
         or operational_code(original) is not None
     )
 
@@ -74,23 +76,31 @@ def error_code(error: GraphQLError) -> str:
     if error.extensions and isinstance(error.extensions.get("code"), str):
         return str(error.extensions["code"])
     original = error.original_error
-    if isinstance(original, DomainError):
-        return original.code.value
+    if original is not None and not isinstance(original, GraphQLError):
+        return _exception_code(original)
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
-    if original is not None and not isinstance(original, GraphQLError):
-        return (operational_code(original) or ErrorCode.INTERNAL).value
     # Without a path the document failed validation, unless a variable's value did.
     if error.path is None and not error.message.startswith("Variable "):
         return "GRAPHQL_VALIDATION_FAILED"
     return ErrorCode.BAD_USER_INPUT.value
 
 
+def _exception_code(exception: Exception) -> str:
+    """The code of what a resolver raised: a rule's, a 401's, the infrastructure's, else
+    INTERNAL."""
+    if isinstance(exception, DomainError):
+        return exception.code.value
+    if isinstance(exception, UnauthenticatedError):
+        return ErrorCode.UNAUTHENTICATED.value
+    return (operational_code(exception) or ErrorCode.INTERNAL).value
+
+
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     code = error_code(error)
     original = error.original_error
     # Whatever an unexpected exception says stays in the log (stack, SQL, hidden titles).
-    unexpected = original is not None and not isinstance(original, (DomainError, GraphQLError))
+    unexpected = original is not None and not isinstance(original, _DELIBERATE)
     masked = code == ErrorCode.INTERNAL.value or (unexpected and code in _MASKED)
     formatted: dict[str, Any] = {"message": _MASKED[code] if masked else error.message}
     if error.locations:
