@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from issuegraph.db.database import open_database
-from issuegraph.domain.errors import ErrorCode
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
-from issuegraph.schema.errors import INTERNAL_MESSAGE, error_body
+from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
 from issuegraph.schema.schema import schema
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
 from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
@@ -58,7 +57,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         except Exception:
             log.exception("unhandled error [request %s]", request_id)
             return json_response(
-                error_body(ErrorCode.INTERNAL, INTERNAL_MESSAGE, request_id), 500, request_id
+                error_body(RequestErrorCode.INTERNAL, INTERNAL_MESSAGE, request_id), 500, request_id
             )
         status = response.status
         response.headers["X-Request-Id"] = request_id

@@ -31,12 +31,13 @@ from strawberry.types.graphql import OperationType
 from issuegraph.context import Context
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
-from issuegraph.domain.errors import ErrorCode, UnauthenticatedError
+from issuegraph.domain.errors import UnauthenticatedError
 from issuegraph.loaders import Loaders
 from issuegraph.playground import playground_page
 from issuegraph.schema.errors import (
     DATABASE_UNAVAILABLE_MESSAGE,
     TIMEOUT_MESSAGE,
+    RequestErrorCode,
     error_body,
     format_error,
     operational_code,
@@ -168,7 +169,7 @@ class RequestError(Exception):
     def __init__(
         self,
         status: int,
-        code: ErrorCode,
+        code: RequestErrorCode,
         message: str,
         *,
         headers: Mapping[str, str] | None = None,
@@ -187,13 +188,15 @@ class RequestError(Exception):
 
 
 def bad_parameter(parameter: str, message: str) -> RequestError:
-    return RequestError(400, ErrorCode.BAD_USER_INPUT, message, details={"parameter": parameter})
+    return RequestError(
+        400, RequestErrorCode.BAD_USER_INPUT, message, details={"parameter": parameter}
+    )
 
 
 def database_unavailable() -> RequestError:
     return RequestError(
         503,
-        ErrorCode.DATABASE_UNAVAILABLE,
+        RequestErrorCode.DATABASE_UNAVAILABLE,
         DATABASE_UNAVAILABLE_MESSAGE,
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
@@ -206,7 +209,7 @@ def check_method(method: str) -> None:
     if method not in ALLOWED_OPERATIONS:
         raise RequestError(
             405,
-            ErrorCode.METHOD_NOT_ALLOWED,
+            RequestErrorCode.METHOD_NOT_ALLOWED,
             f"{method} is not supported: use GET (queries) or POST",
             headers={"Allow": "GET, POST"},
         )
@@ -218,7 +221,7 @@ def acceptable(accept: str) -> str:
     if media_type is None:
         raise RequestError(
             406,
-            ErrorCode.NOT_ACCEPTABLE,
+            RequestErrorCode.NOT_ACCEPTABLE,
             f"Cannot answer in any type {accept!r} accepts: accept "
             f"{GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
             details={"supported": [GRAPHQL_RESPONSE_JSON, APPLICATION_JSON]},
@@ -298,7 +301,7 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
         sent = request.headers.get("Content-Type", "none")
         raise RequestError(
             415,
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            RequestErrorCode.UNSUPPORTED_MEDIA_TYPE,
             f"Unsupported content type {sent!r}: POST the request as JSON with "
             "Content-Type: application/json",
             details={"supported": [APPLICATION_JSON]},
@@ -306,13 +309,13 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
     if request.charset is not None and request.charset.lower() not in _UTF8:
         raise RequestError(
             415,
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            RequestErrorCode.UNSUPPORTED_MEDIA_TYPE,
             f"Unsupported charset {request.charset!r}: send application/json in UTF-8",
             details={"supported": [APPLICATION_JSON]},
         )
     too_large = RequestError(
         413,
-        ErrorCode.PAYLOAD_TOO_LARGE,
+        RequestErrorCode.PAYLOAD_TOO_LARGE,
         f"The request body is larger than the limit of {max_bytes} bytes",
         details={"maxBytes": max_bytes},
     )
@@ -328,16 +331,16 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
         data = orjson.loads(body.removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError:  # not JSON, not UTF-8, or absurdly nested
         raise RequestError(
-            400, ErrorCode.BAD_USER_INPUT, "Unable to parse the request body as JSON"
+            400, RequestErrorCode.BAD_USER_INPUT, "Unable to parse the request body as JSON"
         ) from None
     if isinstance(data, list):
         raise RequestError(
             400,
-            ErrorCode.BAD_USER_INPUT,
+            RequestErrorCode.BAD_USER_INPUT,
             "Batched requests are not supported: send one operation as a JSON object",
         )
     if not isinstance(data, dict):
-        raise RequestError(400, ErrorCode.BAD_USER_INPUT, "Expected a JSON object")
+        raise RequestError(400, RequestErrorCode.BAD_USER_INPUT, "Expected a JSON object")
     return data
 
 
@@ -387,14 +390,14 @@ async def execute(
             raise
         raise RequestError(
             405,
-            ErrorCode.METHOD_NOT_ALLOWED,
+            RequestErrorCode.METHOD_NOT_ALLOWED,
             "Mutations are not allowed over GET: use POST",
             headers={"Allow": "POST"},
         ) from None
     except CannotGetOperationTypeError:
         no_operation = GraphQLError(
             _no_operation_message(params.operation_name),
-            extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+            extensions={"code": RequestErrorCode.BAD_USER_INPUT.value},
         )
         return ExecutionResult(data=None, errors=[no_operation])
 
@@ -419,16 +422,16 @@ def graphql_response(result: ExecutionResult, request_id: str, media_type: str) 
     errors = result.errors or []
     formatted = [format_error(error, request_id) for error in errors]
     codes = {error["extensions"]["code"] for error in formatted}
-    if ErrorCode.TIMEOUT in codes or ErrorCode.DATABASE_UNAVAILABLE in codes:
+    if RequestErrorCode.TIMEOUT in codes or RequestErrorCode.DATABASE_UNAVAILABLE in codes:
         _log_operational(errors)
-    if ErrorCode.DATABASE_UNAVAILABLE in codes:
+    if RequestErrorCode.DATABASE_UNAVAILABLE in codes:
         return database_unavailable().response(request_id, media_type)
     strict = media_type == GRAPHQL_RESPONSE_JSON
     status, headers = 200, {}
-    if ErrorCode.UNAUTHENTICATED in codes:
+    if RequestErrorCode.UNAUTHENTICATED in codes:
         status, headers = 401, _UNAUTHENTICATED_HEADERS
     elif strict and errors and result.data is None and all(e.path is None for e in errors):
-        status = 500 if ErrorCode.INTERNAL in codes else 400
+        status = 500 if RequestErrorCode.INTERNAL in codes else 400
     body: dict[str, Any] = {}
     if not strict or status == 200:  # noqa: PLR2004
         body["data"] = result.data
@@ -465,14 +468,14 @@ def failure(error: Exception, *, expired: bool, reading: bool, timeout_ms: int) 
         if reading:
             log.warning("the request body did not arrive within %s ms", timeout_ms)
             message = "The request body did not arrive in time"
-            return RequestError(408, ErrorCode.TIMEOUT, message, details=details)
+            return RequestError(408, RequestErrorCode.TIMEOUT, message, details=details)
         log.warning("the request took longer than %s ms and was cancelled", timeout_ms)
-        return RequestError(504, ErrorCode.TIMEOUT, TIMEOUT_MESSAGE, details=details)
+        return RequestError(504, RequestErrorCode.TIMEOUT, TIMEOUT_MESSAGE, details=details)
     code = operational_code(error)
-    if code == ErrorCode.DATABASE_UNAVAILABLE:
+    if code == RequestErrorCode.DATABASE_UNAVAILABLE:
         log.warning("database unavailable: %s: %s", type(error).__name__, error)
         return database_unavailable()
-    if code == ErrorCode.TIMEOUT:
+    if code == RequestErrorCode.TIMEOUT:
         log.warning("statement timeout: %s", error)
         return RequestError(504, code, TIMEOUT_MESSAGE)
     raise error
@@ -517,7 +520,10 @@ def graphql_handler(schema: BaseSchema) -> Handler:
             answer = error.response(request_id, media_type)
         except UnauthenticatedError as error:
             refusal = RequestError(
-                401, ErrorCode.UNAUTHENTICATED, error.message, headers=_UNAUTHENTICATED_HEADERS
+                401,
+                RequestErrorCode.UNAUTHENTICATED,
+                error.message,
+                headers=_UNAUTHENTICATED_HEADERS,
             )
             answer = refusal.response(request_id, media_type)
         except Exception as error:  # noqa: BLE001  (a timeout or an outage; others re-raised)
