@@ -1,4 +1,4 @@
-"""The aiohttp application: routes, the database's lifecycle, the GraphQL view."""
+"""The aiohttp application: routes, the database's lifecycle, the GraphQL endpoint."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from aiohttp import web
 
 from issuegraph.api import schema
 from issuegraph.db.database import open_database
-from issuegraph.domain.errors import ErrorCode
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
-from issuegraph.schema.errors import INTERNAL_MESSAGE, error_body
+from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
-from issuegraph.view import OPERATION_NAME, IssuegraphView, json_response
+from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -58,7 +57,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         except Exception:
             log.exception("unhandled error [request %s]", request_id)
             return json_response(
-                error_body(ErrorCode.INTERNAL, INTERNAL_MESSAGE, request_id), 500, request_id
+                error_body(RequestErrorCode.INTERNAL, INTERNAL_MESSAGE, request_id), 500, request_id
             )
         status = response.status
         response.headers["X-Request-Id"] = request_id
@@ -120,8 +119,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
             yield
 
     app.cleanup_ctx.append(database_ctx)
-    view = IssuegraphView(schema=schema, graphql_ide="graphiql")
-    app.router.add_route("*", "/graphql", view)
+    app.router.add_route("*", "/graphql", graphql_handler(schema))
     setup_playground(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

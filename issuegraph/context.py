@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from issuegraph.config import Settings
     from issuegraph.domain.access import Access
     from issuegraph.loaders import Loaders
@@ -18,8 +16,6 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class Context:
-    request: web.Request
-    response: web.Response
     request_id: str
     settings: Settings
     pool: Any

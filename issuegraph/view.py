@@ -1,11 +1,14 @@
-"""The GraphQL endpoint: Strawberry's aiohttp view under the GraphQL-over-HTTP rules.
+"""The GraphQL endpoint: a plain aiohttp handler under the GraphQL-over-HTTP rules.
 
-Before anything runs, a request is checked in this order: the method (GET or POST, else
-405), a media type the client accepts (`Accept`, else 406), a POST's `Content-Type`
-(`application/json`, else 415) and size (over `max_body_bytes`, 413), then the
-parameters (400). Only then does Strawberry build the context (authentication) and
-execute, within `request_timeout_seconds`. How a result maps onto a status depends on
-the negotiated media type (`IssuegraphView.process_result`); README.md has the table.
+`graphql_handler`'s handler reads top to bottom. Within `request_timeout_seconds`, it
+checks the method (GET or POST, else 405), serves the playground to a browser, picks a
+media type the client accepts (`Accept`, else 406), reads the parameters (a POST's
+`Content-Type` must be `application/json`, else 415, and its body no larger than
+`max_body_bytes`, else 413; a parameter of the wrong type is a 400), authenticates (401)
+and builds the context, executes through `Schema.execute` (a mutation over GET is a 405
+and never runs), and maps the result onto a status by the negotiated media type
+(`graphql_response`). A timeout is a 504 (408 while the body was still arriving), a
+database outage a 503. README.md has the table.
 """
 
 from __future__ import annotations
@@ -15,27 +18,26 @@ import functools
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from aiohttp import web
-from cross_web import HTTPException
 from graphql import GraphQLError
-from strawberry.aiohttp.views import GraphQLView
-from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from issuegraph.context import Context
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
-from issuegraph.domain.errors import ErrorCode, UnauthenticatedError
+from issuegraph.domain.errors import UnauthenticatedError
 from issuegraph.loaders import Loaders
 from issuegraph.playground import playground_page
 from issuegraph.schema.errors import (
     DATABASE_UNAVAILABLE_MESSAGE,
     TIMEOUT_MESSAGE,
+    RequestErrorCode,
     error_body,
     format_error,
     operational_code,
@@ -43,8 +45,10 @@ from issuegraph.schema.errors import (
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
 
 if TYPE_CHECKING:
-    from cross_web import AiohttpHTTPRequestAdapter, AsyncHTTPRequestAdapter
-    from strawberry.http import GraphQLHTTPResponse
+    from aiohttp.typedefs import Handler
+    from strawberry.schema.base import BaseSchema
+
+    from issuegraph.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,14 @@ GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 RETRY_AFTER_SECONDS: Final = "5"
 _UTF8 = frozenset({"utf-8", "utf8"})
 _UNAUTHENTICATED_HEADERS: Final = {"WWW-Authenticate": 'Bearer realm="issuegraph"'}
+# What each method may run: GET no mutation (GraphQL over HTTP). The schema has no
+# subscriptions, so a subscription is a validation error either way.
+ALLOWED_OPERATIONS: Final = {
+    "GET": frozenset({OperationType.QUERY, OperationType.SUBSCRIPTION}),
+    "POST": frozenset(OperationType),
+}
+# The request's operationName, when it names one: for the access log.
+OPERATION_NAME = web.RequestKey("graphql_operation_name", str)
 
 
 def encode_json(data: object) -> bytes:
@@ -157,7 +169,7 @@ class RequestError(Exception):
     def __init__(
         self,
         status: int,
-        code: ErrorCode,
+        code: RequestErrorCode,
         message: str,
         *,
         headers: Mapping[str, str] | None = None,
@@ -170,28 +182,64 @@ class RequestError(Exception):
         self.headers = dict(headers or {})
         self.details = details
 
+    def response(self, request_id: str, media_type: str) -> web.Response:
+        body = error_body(self.code, self.message, request_id, self.details)
+        return json_response(body, self.status, request_id, media_type, self.headers)
+
 
 def bad_parameter(parameter: str, message: str) -> RequestError:
-    return RequestError(400, ErrorCode.BAD_USER_INPUT, message, details={"parameter": parameter})
+    return RequestError(
+        400, RequestErrorCode.BAD_USER_INPUT, message, details={"parameter": parameter}
+    )
 
 
-@dataclass(slots=True)
-class Exchange:
-    """What the view settles about a request before Strawberry runs it, and its answer."""
-
-    media_type: str
-    playground: bool = False
-    params: GraphQLRequestData | None = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
+def database_unavailable() -> RequestError:
+    return RequestError(
+        503,
+        RequestErrorCode.DATABASE_UNAVAILABLE,
+        DATABASE_UNAVAILABLE_MESSAGE,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
 
 
-EXCHANGE = web.RequestKey("graphql_exchange", Exchange)
-_RESPONSE_EXCHANGE = web.ResponseKey("graphql_exchange", Exchange)
-# The request's operationName, when it names one: for the access log.
-OPERATION_NAME = web.RequestKey("graphql_operation_name", str)
-# The request's GraphQL context, once built: its loaders are closed after the answer.
-CONTEXT = web.RequestKey("graphql_context", Context)
+# -- 1. negotiate ------------------------------------------------------------------------------
+
+
+def check_method(method: str) -> None:
+    if method not in ALLOWED_OPERATIONS:
+        raise RequestError(
+            405,
+            RequestErrorCode.METHOD_NOT_ALLOWED,
+            f"{method} is not supported: use GET (queries) or POST",
+            headers={"Allow": "GET, POST"},
+        )
+
+
+def acceptable(accept: str) -> str:
+    """The media type of the answer, or a 406."""
+    media_type = negotiate(accept)
+    if media_type is None:
+        raise RequestError(
+            406,
+            RequestErrorCode.NOT_ACCEPTABLE,
+            f"Cannot answer in any type {accept!r} accepts: accept "
+            f"{GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
+            details={"supported": [GRAPHQL_RESPONSE_JSON, APPLICATION_JSON]},
+        )
+    return media_type
+
+
+# -- 2. the parameters -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The four parameters of a GraphQL-over-HTTP request."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
 
 
 def _json_object(parameter: str, value: Any) -> dict[str, Any] | None:
@@ -200,8 +248,8 @@ def _json_object(parameter: str, value: Any) -> dict[str, Any] | None:
     raise bad_parameter(parameter, f"`{parameter}` must be an object or null")
 
 
-def request_data(params: Mapping[str, Any]) -> GraphQLRequestData:
-    """The four parameters of a GraphQL-over-HTTP request, each of its type, else a 400."""
+def request_params(params: Mapping[str, Any]) -> Params:
+    """The parameters, each of its type, else a 400."""
     query = params.get("query")
     if query is None or query == "":
         raise bad_parameter(
@@ -213,12 +261,27 @@ def request_data(params: Mapping[str, Any]) -> GraphQLRequestData:
     operation_name = params.get("operationName") or None
     if operation_name is not None and not isinstance(operation_name, str):
         raise bad_parameter("operationName", "`operationName` must be a string or null")
-    return GraphQLRequestData(
+    return Params(
         query=query,
         variables=_json_object("variables", params.get("variables")),
         operation_name=operation_name,
         extensions=_json_object("extensions", params.get("extensions")),
     )
+
+
+async def read_params(request: web.Request, max_body_bytes: int) -> Params:
+    """A GET's parameters from its URL, a POST's from its body."""
+    if request.method == "GET":
+        query = request.query
+        return request_params(
+            {
+                "query": query.get("query"),
+                "operationName": query.get("operationName"),
+                "variables": _url_parameter(query, "variables"),
+                "extensions": _url_parameter(query, "extensions"),
+            }
+        )
+    return request_params(await _read_body(request, max_body_bytes))
 
 
 def _url_parameter(query: Mapping[str, str], parameter: str) -> Any:
@@ -238,7 +301,7 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
         sent = request.headers.get("Content-Type", "none")
         raise RequestError(
             415,
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            RequestErrorCode.UNSUPPORTED_MEDIA_TYPE,
             f"Unsupported content type {sent!r}: POST the request as JSON with "
             "Content-Type: application/json",
             details={"supported": [APPLICATION_JSON]},
@@ -246,13 +309,13 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
     if request.charset is not None and request.charset.lower() not in _UTF8:
         raise RequestError(
             415,
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            RequestErrorCode.UNSUPPORTED_MEDIA_TYPE,
             f"Unsupported charset {request.charset!r}: send application/json in UTF-8",
             details={"supported": [APPLICATION_JSON]},
         )
     too_large = RequestError(
         413,
-        ErrorCode.PAYLOAD_TOO_LARGE,
+        RequestErrorCode.PAYLOAD_TOO_LARGE,
         f"The request body is larger than the limit of {max_bytes} bytes",
         details={"maxBytes": max_bytes},
     )
@@ -268,281 +331,115 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
         data = orjson.loads(body.removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError:  # not JSON, not UTF-8, or absurdly nested
         raise RequestError(
-            400, ErrorCode.BAD_USER_INPUT, "Unable to parse the request body as JSON"
+            400, RequestErrorCode.BAD_USER_INPUT, "Unable to parse the request body as JSON"
         ) from None
     if isinstance(data, list):
         raise RequestError(
             400,
-            ErrorCode.BAD_USER_INPUT,
+            RequestErrorCode.BAD_USER_INPUT,
             "Batched requests are not supported: send one operation as a JSON object",
         )
     if not isinstance(data, dict):
-        raise RequestError(400, ErrorCode.BAD_USER_INPUT, "Expected a JSON object")
+        raise RequestError(400, RequestErrorCode.BAD_USER_INPUT, "Expected a JSON object")
     return data
 
 
-class IssuegraphView(GraphQLView[Context, None]):
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
-        request_id: str = request[REQUEST_ID]
-        settings = request.app[SETTINGS]
-        media_type = APPLICATION_JSON
-        deadline = asyncio.timeout(settings.request_timeout_seconds)
-        reading = False
-        try:
-            async with deadline:
-                exchange = self._exchange(request)
-                media_type = exchange.media_type
-                request[EXCHANGE] = exchange
-                if not exchange.playground:
-                    reading = request.method == "POST"
-                    exchange.params = await self._params(request, settings.max_body_bytes)
-                    reading = False
-                    if exchange.params.operation_name:
-                        request[OPERATION_NAME] = exchange.params.operation_name
-                try:
-                    return await self.run(request=request)
-                finally:
-                    context = request.pop(CONTEXT, None)  # (the context refers to the request)
-                    if context is not None:
-                        context.loaders.close()
-        except RequestError as error:
-            refusal = error
-        except UnauthenticatedError as error:
-            refusal = RequestError(401, error.code, error.message, headers=_UNAUTHENTICATED_HEADERS)
-        except HTTPException as error:  # what Strawberry itself refuses
-            refusal = RequestError(error.status_code, ErrorCode.BAD_USER_INPUT, error.reason)
-        except Exception as error:  # noqa: BLE001  (a timeout or an outage; others re-raised)
-            refusal = self._failure(
-                error,
-                expired=deadline.expired(),
-                reading=reading,
-                timeout_ms=round(settings.request_timeout_seconds * 1000),
-            )
-        return json_response(
-            error_body(refusal.code, refusal.message, request_id, refusal.details),
-            refusal.status,
-            request_id,
-            media_type,
-            refusal.headers,
+# -- 3. the context ----------------------------------------------------------------------------
+
+
+async def build_context(request: web.Request, settings: Settings) -> Context:
+    """The viewer of the request's credentials (else UnauthenticatedError), its loaders."""
+    pool = request.app[DATABASE].pool
+    viewer = await authenticate(pool, request.headers)
+    loaders = Loaders(pool, viewer)
+    return Context(
+        request_id=request[REQUEST_ID],
+        settings=settings,
+        pool=pool,
+        viewer=viewer,
+        loaders=loaders,
+        access=Access(viewer, loaders),
+    )
+
+
+# -- 4. execute ----------------------------------------------------------------------------------
+
+
+async def execute(
+    schema: BaseSchema, params: Params, context: Context, method: str
+) -> ExecutionResult:
+    """The result of the operation the parameters name, run by the schema.
+
+    The schema's extensions (query limits, document caches) and its executor run as for
+    any execution, once. Strawberry raises before validation when the operation to run
+    cannot be found or is not allowed for the method: a mutation over GET is refused and
+    never runs; no operation (none in the document, or none of that name) is a request
+    error like a validation error.
+    """
+    try:
+        return await schema.execute(
+            params.query,
+            variable_values=params.variables,
+            context_value=context,
+            operation_name=params.operation_name,
+            allowed_operation_types=ALLOWED_OPERATIONS[method],
+            operation_extensions=params.extensions,
         )
-
-    @staticmethod
-    def _exchange(request: web.Request) -> Exchange:
-        if request.method not in {"GET", "POST"}:
-            raise RequestError(
-                405,
-                ErrorCode.METHOD_NOT_ALLOWED,
-                f"{request.method} is not supported: use GET (queries) or POST",
-                headers={"Allow": "GET, POST"},
-            )
-        accept = request.headers.get("Accept", "")
-        if wants_playground(request.method, request.query, accept):
-            return Exchange(media_type=APPLICATION_JSON, playground=True)
-        media_type = negotiate(accept)
-        if media_type is None:
-            raise RequestError(
-                406,
-                ErrorCode.NOT_ACCEPTABLE,
-                f"Cannot answer in any type {accept!r} accepts: accept "
-                f"{GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
-                details={"supported": [GRAPHQL_RESPONSE_JSON, APPLICATION_JSON]},
-            )
-        return Exchange(media_type=media_type)
-
-    @staticmethod
-    async def _params(request: web.Request, max_body_bytes: int) -> GraphQLRequestData:
-        if request.method == "GET":
-            query = request.query
-            return request_data(
-                {
-                    "query": query.get("query"),
-                    "operationName": query.get("operationName"),
-                    "variables": _url_parameter(query, "variables"),
-                    "extensions": _url_parameter(query, "extensions"),
-                }
-            )
-        return request_data(await _read_body(request, max_body_bytes))
-
-    @staticmethod
-    def _failure(
-        error: Exception, *, expired: bool, reading: bool, timeout_ms: int
-    ) -> RequestError:
-        """The answer to an exception outside execution: a timeout, an outage, else re-raised.
-
-        The whole request ran out of time (504, or 408 while its body was still arriving):
-        execution was cancelled, so a mutation's transaction rolled back.
-        """
-        if expired:
-            details = {"timeoutMs": timeout_ms}
-            if reading:
-                log.warning("the request body did not arrive within %s ms", timeout_ms)
-                message = "The request body did not arrive in time"
-                return RequestError(408, ErrorCode.TIMEOUT, message, details=details)
-            log.warning("the request took longer than %s ms and was cancelled", timeout_ms)
-            return RequestError(504, ErrorCode.TIMEOUT, TIMEOUT_MESSAGE, details=details)
-        code = operational_code(error)
-        if code == ErrorCode.DATABASE_UNAVAILABLE:
-            log.warning("database unavailable: %s: %s", type(error).__name__, error)
-            return RequestError(
-                503,
-                code,
-                DATABASE_UNAVAILABLE_MESSAGE,
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            )
-        if code == ErrorCode.TIMEOUT:
-            log.warning("statement timeout: %s", error)
-            return RequestError(504, code, TIMEOUT_MESSAGE)
-        raise error
-
-    def is_websocket_request(self, request: web.Request) -> bool:  # type: ignore[override]
-        # Strawberry builds a WebSocketResponse to ask; a plain request has no Upgrade.
-        return "Upgrade" in request.headers and super().is_websocket_request(request)
-
-    def should_render_graphql_ide(self, request: Any) -> bool:
-        return wants_playground(
-            request.method, request.query_params, request.headers.get("accept", "")
-        )
-
-    async def render_graphql_ide(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
-        return await playground_page(request)
-
-    async def get_sub_response(self, request: web.Request) -> web.Response:
-        response = web.Response()
-        response[_RESPONSE_EXCHANGE] = request[EXCHANGE]
-        return response
-
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """What `__call__` read and checked before authentication."""
-        params = cast("AiohttpHTTPRequestAdapter", request).request[EXCHANGE].params
-        assert params is not None  # noqa: S101  (set before `run` for every GraphQL request)
-        return params
-
-    def encode_json(self, data: object) -> bytes:
-        return encode_json(data)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
-
-    async def get_context(self, request: web.Request, response: web.Response) -> Context:  # type: ignore[override]
-        database = request.app[DATABASE]
-        viewer = await authenticate(database.pool, request.headers)
-        loaders = Loaders(database.pool, viewer)
-        context = request[CONTEXT] = Context(
-            request=request,
-            response=response,
-            request_id=request[REQUEST_ID],
-            settings=request.app[SETTINGS],
-            pool=database.pool,
-            viewer=viewer,
-            loaders=loaders,
-            access=Access(viewer, loaders),
-        )
-        return context
-
-    async def execute_single(  # noqa: PLR0917  (Strawberry's signature)
-        self,
-        request: web.Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: web.Response,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        try:
-            return await super().execute_single(
-                request=request,
-                request_adapter=request_adapter,
-                sub_response=sub_response,
-                context=context,
-                root_value=root_value,
-                request_data=request_data,
-            )
-        except HTTPException as error:
-            cause = error.__cause__
-            if isinstance(cause, InvalidOperationTypeError) and request.method == "GET":
-                # GraphQL over HTTP: a mutation over GET is refused, and never runs.
-                raise RequestError(
-                    405,
-                    ErrorCode.METHOD_NOT_ALLOWED,
-                    "Mutations are not allowed over GET: use POST",
-                    headers={"Allow": "POST"},
-                ) from cause
-            if isinstance(cause, CannotGetOperationTypeError):
-                # A request error like a validation error: 200 or 400 by media type.
-                return ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            _no_operation_message(request_data.operation_name),
-                            extensions={"code": ErrorCode.BAD_USER_INPUT.value},
-                        )
-                    ],
-                )
+    except InvalidOperationTypeError as error:
+        if error.operation_type is not OperationType.MUTATION:
             raise
-
-    async def process_result(
-        self, request: web.Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        """The response body; the status and headers go to the exchange.
-
-        application/json: 200 for every GraphQL response (a request error has data null).
-        application/graphql-response+json: a request error (parse, validation, query
-        limits, variables: no data) is a 400 without a data entry. Both: UNAUTHENTICATED is
-        a 401 and DATABASE_UNAVAILABLE a 503 with one error and Retry-After.
-        """
-        exchange = request[EXCHANGE]
-        request_id: str = request[REQUEST_ID]
-        errors = result.errors or []
-        formatted = [format_error(error, request_id) for error in errors]
-        codes = {error["extensions"]["code"] for error in formatted}
-        if ErrorCode.TIMEOUT in codes or ErrorCode.DATABASE_UNAVAILABLE in codes:
-            _log_operational(errors)
-        if ErrorCode.DATABASE_UNAVAILABLE in codes:
-            exchange.status = 503
-            exchange.headers["Retry-After"] = RETRY_AFTER_SECONDS
-            return cast(
-                "GraphQLHTTPResponse",
-                error_body(
-                    ErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, request_id
-                ),
-            )
-        strict = exchange.media_type == GRAPHQL_RESPONSE_JSON
-        if ErrorCode.UNAUTHENTICATED in codes:
-            exchange.status = 401
-            exchange.headers.update(_UNAUTHENTICATED_HEADERS)
-        elif strict and errors and result.data is None and all(e.path is None for e in errors):
-            exchange.status = 500 if ErrorCode.INTERNAL in codes else 400
-        body: dict[str, Any] = {}
-        if not strict or exchange.status == 200:  # noqa: PLR2004
-            body["data"] = result.data
-        if formatted:
-            body["errors"] = formatted
-        if result.extensions:
-            body["extensions"] = result.extensions
-        return cast("GraphQLHTTPResponse", body)
-
-    def create_response(
-        self,
-        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
-        sub_response: web.Response,
-    ) -> web.Response:
-        exchange = sub_response[_RESPONSE_EXCHANGE]
-        sub_response.set_status(exchange.status)
-        sub_response.headers.update(exchange.headers)
-        # The media type follows Accept: a cache must not serve one client's to another.
-        sub_response.headers["Vary"] = "Accept"
-        sub_response.body = encode_json(response_data)
-        sub_response.content_type = exchange.media_type
-        sub_response.charset = "utf-8"
-        return sub_response
+        raise RequestError(
+            405,
+            RequestErrorCode.METHOD_NOT_ALLOWED,
+            "Mutations are not allowed over GET: use POST",
+            headers={"Allow": "POST"},
+        ) from None
+    except CannotGetOperationTypeError:
+        no_operation = GraphQLError(
+            _no_operation_message(params.operation_name),
+            extensions={"code": RequestErrorCode.BAD_USER_INPUT.value},
+        )
+        return ExecutionResult(data=None, errors=[no_operation])
 
 
 def _no_operation_message(operation_name: str | None) -> str:
     if operation_name is not None:
         return f"Unknown operation named {operation_name!r}"
     return "The document must hold one operation, or name the one to run as operationName"
+
+
+# -- 5. the answer -------------------------------------------------------------------------------
+
+
+def graphql_response(result: ExecutionResult, request_id: str, media_type: str) -> web.Response:
+    """The status and body of a GraphQL response, by its errors and the media type.
+
+    application/json: 200 for every GraphQL response (a request error has data null).
+    application/graphql-response+json: a request error (parse, validation, query limits,
+    variables: no data) is a 400 without a data entry. Both: UNAUTHENTICATED is a 401 and
+    DATABASE_UNAVAILABLE a 503 with one error and Retry-After.
+    """
+    errors = result.errors or []
+    formatted = [format_error(error, request_id) for error in errors]
+    codes = {error["extensions"]["code"] for error in formatted}
+    if RequestErrorCode.TIMEOUT in codes or RequestErrorCode.DATABASE_UNAVAILABLE in codes:
+        _log_operational(errors)
+    if RequestErrorCode.DATABASE_UNAVAILABLE in codes:
+        return database_unavailable().response(request_id, media_type)
+    strict = media_type == GRAPHQL_RESPONSE_JSON
+    status, headers = 200, {}
+    if RequestErrorCode.UNAUTHENTICATED in codes:
+        status, headers = 401, _UNAUTHENTICATED_HEADERS
+    elif strict and errors and result.data is None and all(e.path is None for e in errors):
+        status = 500 if RequestErrorCode.INTERNAL in codes else 400
+    body: dict[str, Any] = {}
+    if not strict or status == 200:  # noqa: PLR2004
+        body["data"] = result.data
+    if formatted:
+        body["errors"] = formatted
+    if result.extensions:
+        body["extensions"] = result.extensions
+    return json_response(body, status, request_id, media_type, headers)
 
 
 def _log_operational(errors: list[GraphQLError]) -> None:
@@ -558,3 +455,87 @@ def _log_operational(errors: list[GraphQLError]) -> None:
                 type(original).__name__,
                 original,
             )
+
+
+def failure(error: Exception, *, expired: bool, reading: bool, timeout_ms: int) -> RequestError:
+    """The answer to an exception outside execution: a timeout, an outage, else re-raised.
+
+    The whole request ran out of time (504, or 408 while its body was still arriving):
+    execution was cancelled, so a mutation's transaction rolled back.
+    """
+    if expired:
+        details = {"timeoutMs": timeout_ms}
+        if reading:
+            log.warning("the request body did not arrive within %s ms", timeout_ms)
+            message = "The request body did not arrive in time"
+            return RequestError(408, RequestErrorCode.TIMEOUT, message, details=details)
+        log.warning("the request took longer than %s ms and was cancelled", timeout_ms)
+        return RequestError(504, RequestErrorCode.TIMEOUT, TIMEOUT_MESSAGE, details=details)
+    code = operational_code(error)
+    if code == RequestErrorCode.DATABASE_UNAVAILABLE:
+        log.warning("database unavailable: %s: %s", type(error).__name__, error)
+        return database_unavailable()
+    if code == RequestErrorCode.TIMEOUT:
+        log.warning("statement timeout: %s", error)
+        return RequestError(504, code, TIMEOUT_MESSAGE)
+    raise error
+
+
+def _varies(response: web.StreamResponse) -> web.StreamResponse:
+    # What /graphql answers follows Accept: a cache must not serve one client's to another.
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def graphql_handler(schema: BaseSchema) -> Handler:
+    """The aiohttp handler of /graphql for `schema` (the module's docstring has the steps)."""
+
+    async def graphql(request: web.Request) -> web.StreamResponse:
+        request_id = request[REQUEST_ID]
+        settings = request.app[SETTINGS]
+        media_type: str = APPLICATION_JSON  # until negotiated
+        reading = False  # while a POST's body arrives
+        context: Context | None = None
+        deadline = asyncio.timeout(settings.request_timeout_seconds)
+        try:
+            async with deadline:
+                check_method(request.method)
+                accept = request.headers.get("Accept", "")
+                if wants_playground(request.method, request.query, accept):
+                    return _varies(await playground_page(request))
+                media_type = acceptable(accept)
+
+                reading = request.method == "POST"
+                params = await read_params(request, settings.max_body_bytes)
+                reading = False
+                if params.operation_name is not None:
+                    request[OPERATION_NAME] = params.operation_name
+
+                context = await build_context(request, settings)
+                result = await execute(schema, params, context, request.method)
+                return _varies(graphql_response(result, request_id, media_type))
+        # Each refusal is answered in its except block: no exception outlives it (none is
+        # left in a reference cycle with this frame through its traceback).
+        except RequestError as error:
+            answer = error.response(request_id, media_type)
+        except UnauthenticatedError as error:
+            refusal = RequestError(
+                401,
+                RequestErrorCode.UNAUTHENTICATED,
+                error.message,
+                headers=_UNAUTHENTICATED_HEADERS,
+            )
+            answer = refusal.response(request_id, media_type)
+        except Exception as error:  # noqa: BLE001  (a timeout or an outage; others re-raised)
+            timeout_ms = round(settings.request_timeout_seconds * 1000)
+            refusal = failure(
+                error, expired=deadline.expired(), reading=reading, timeout_ms=timeout_ms
+            )
+            answer = refusal.response(request_id, media_type)
+        finally:
+            # The answer is made: what the request loaded is let go of.
+            if context is not None:
+                context.loaders.close()
+        return _varies(answer)
+
+    return graphql

@@ -123,8 +123,6 @@ async def _context(pool: Any, settings: Any, token: str | None) -> Context:
     viewer: Viewer = await authenticate(pool, headers)
     loaders = Loaders(pool, viewer)
     return Context(
-        request=None,  # type: ignore[arg-type]
-        response=None,  # type: ignore[arg-type]
         request_id="differential",
         settings=settings,
         pool=pool,

@@ -179,6 +179,21 @@ async def test_an_accept_header_allowing_neither_type_is_a_406(site, pool):
     assert await pool.fetchval("select count(*) from projects") == 1
 
 
+async def test_every_answer_varies_by_accept(site):
+    """The media type follows Accept, refusals' too: a cache must not mix clients' answers."""
+    answers = [
+        await post(site, PROJECT_QUERY, headers=STRICT),
+        await post(site, PROJECT_QUERY, headers=LEGACY),
+        await post(site, "{ nope }", headers=STRICT),
+        await post(site, PROJECT_QUERY, headers={"Accept": "text/html"}),
+        await call(site, data="{", headers={**STRICT, "Content-Type": "application/json"}),
+        await call(site, "PUT", json={"query": PROJECT_QUERY}),
+    ]
+    assert [a.status for a in answers] == [200, 200, 400, 406, 400, 405]
+    for answer in answers:
+        assert answer.headers["Vary"] == "Accept", answer.status
+
+
 async def test_a_browser_still_gets_the_playground_and_json_for_queries(
     aiohttp_client, settings, monkeypatch, tmp_path
 ):

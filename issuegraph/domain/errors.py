@@ -8,21 +8,19 @@ from typing import Any
 
 
 class ErrorCode(enum.StrEnum):
+    """Why a rule said no: a mutation's `UserError.code` (the schema's ErrorCode enum).
+
+    A query field that a rule refuses is an error with the same code. The codes of a
+    request that fails as a whole (UNAUTHENTICATED, TIMEOUT, GRAPHQL_PARSE_FAILED ...) are
+    `issuegraph.schema.errors.RequestErrorCode`, which the schema does not show.
+    """
+
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
     CONFLICT = "CONFLICT"
     CYCLE = "CYCLE"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    INTERNAL = "INTERNAL"
-    # Request-level codes of the transport and the infrastructure, never a rule's verdict.
-    TIMEOUT = "TIMEOUT"
-    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
-    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
-    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 
 class DomainError(Exception):
@@ -43,11 +41,16 @@ class DomainError(Exception):
         self.details = details
 
 
-class UnauthenticatedError(DomainError):
-    """No valid credentials where they are needed: a request-level error (HTTP 401)."""
+class UnauthenticatedError(Exception):
+    """No valid credentials where they are needed: the request fails as a whole.
+
+    Never a rule's verdict (no mutation returns it as data): the transport answers HTTP
+    401 with one error coded UNAUTHENTICATED.
+    """
 
     def __init__(self, message: str = "Authentication required") -> None:
-        super().__init__(ErrorCode.UNAUTHENTICATED, message)
+        super().__init__(message)
+        self.message = message
 
 
 def not_found(what: str, path: Sequence[str | int] | None = None) -> DomainError:

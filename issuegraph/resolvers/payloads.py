@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from issuegraph.domain.errors import DomainError, RuleViolationsError, UnauthenticatedError
+from issuegraph.domain.errors import DomainError, RuleViolationsError
 from issuegraph.schema.payloads import UserError
 
 PayloadT = TypeVar("PayloadT")
@@ -18,11 +18,13 @@ async def run_mutation(
     client_mutation_id: str | None,
     build: Callable[[ResultT], dict[str, Any]],
 ) -> PayloadT:
-    """Run a domain write; rule violations become `errors` data, anything else propagates."""
+    """Run a domain write; rule violations become `errors` data, anything else propagates.
+
+    Missing credentials (UnauthenticatedError) are no rule's verdict: they propagate, and
+    the whole request is a 401.
+    """
     try:
         result = await action
-    except UnauthenticatedError:
-        raise
     except DomainError as error:
         return payload(client_mutation_id=client_mutation_id, errors=[UserError.from_domain(error)])
     except RuleViolationsError as violations:

@@ -12,7 +12,9 @@ from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import OnConflict
 from issuegraph.models import IssueState, Role, Visibility
 
-ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request failed.")
+ErrorCodeEnum = strawberry.enum(
+    ErrorCode, name="ErrorCode", description="Why a mutation's rule said no: a UserError's code."
+)
 IssueStateEnum = strawberry.enum(IssueState, name="IssueState")
 VisibilityEnum = strawberry.enum(
     Visibility,

@@ -44,8 +44,8 @@ from graphql import (
 from graphql.language import Lexer
 from strawberry.extensions import SchemaExtension
 
-from issuegraph.domain.errors import ErrorCode
 from issuegraph.domain.graph import MAX_NODES
+from issuegraph.schema.errors import RequestErrorCode
 from issuegraph.schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ if TYPE_CHECKING:
     from strawberry.schema.base import BaseSchema
 
     from issuegraph.config import Settings
-
-QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 # How many items a list without paging arguments (Issue.assignees, openBlockers, ...) is
 # assumed to hold; lists of scalars (labels) are one field like any other.
@@ -73,7 +71,9 @@ INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 
 
 def too_complex(message: str, **details: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": QUERY_TOO_COMPLEX, "details": details})
+    return GraphQLError(
+        message, extensions={"code": RequestErrorCode.QUERY_TOO_COMPLEX.value, "details": details}
+    )
 
 
 def too_many_tokens(query: str, limit: int) -> int | None:
@@ -440,7 +440,10 @@ class QueryLimits(SchemaExtension):
                 return GraphQLError(
                     "Introspection is disabled on this server: __schema and __type are not "
                     "answered (__typename is)",
-                    extensions={"code": ErrorCode.FORBIDDEN.value, "details": {"fields": asked}},
+                    extensions={
+                        "code": RequestErrorCode.FORBIDDEN.value,
+                        "details": {"fields": asked},
+                    },
                 )
         viewer = getattr(context, "viewer", None)
         signed_in = viewer is not None and viewer.is_authenticated
