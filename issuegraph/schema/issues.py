@@ -49,17 +49,15 @@ from issuegraph.schema.objects import built
 from issuegraph.schema.pagination import (
     Connection,
     Edge,
-    PageInfo,
     decode_id_cursor,
     encode_cursor,
+    page_info,
     page_size,
 )
 from issuegraph.schema.payloads import UserError
 from issuegraph.schema.users import User, load_user, user_or_none
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from issuegraph.db.queries.links import LinkedIssue
     from issuegraph.loaders.links import LinkPageKey
 
@@ -104,15 +102,6 @@ async def _load_assignees(info: Info, issue_id: int) -> list[User]:
 async def _load_assignee(info: Info, issue_id: int) -> User | None:
     ids = await info.context.loaders.assignee_ids_by_issue.load(issue_id)
     return await load_user(info, ids[0]) if ids else None
-
-
-def page_info(edges: Sequence[Edge[Any] | Any], has_next: bool, after: str | None) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
 
 
 def _graph(info: Info) -> GraphService:

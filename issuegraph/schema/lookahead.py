@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from graphql.execution.values import VariableValues, get_argument_values
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import convert_arguments
 
 from issuegraph.domain.link_types import LinkType
 from issuegraph.models import Related
@@ -198,35 +196,25 @@ def _link_lists_at(
 
 
 def _field_shape(info: Info, name: str, nodes: list[FieldNode]) -> LinkPageShape | None:
-    """The page a link-list field will ask for, from its arguments as its resolver gets
-    them; None when they do not convert (the resolver says why)."""
+    """The page a link-list field will ask for, from its arguments (graphql-core's coerced
+    values: an enum's value, as `LinkType` holds it); None when they do not coerce, or
+    name a page out of bounds (the resolver says why)."""
     core = _core(info)
     field = cast("GraphQLObjectType", core.schema.type_map["Issue"]).fields[name]
-    definition = field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
-    strawberry_schema = core.schema._strawberry_schema  # noqa: SLF001
     # graphql-core's info holds the coerced values (a dict), whatever its annotation says;
     # they are all that the arguments read.
     held: Any = core.variable_values
     variables = held if isinstance(held, VariableValues) else VariableValues({}, held)
     inner = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+    plan = _related(inner, NODES, core.fragments)
     try:
-        arguments = convert_arguments(
-            get_argument_values(field, nodes[0], variables),
-            definition.arguments,
-            scalar_registry=strawberry_schema.schema_converter.scalar_registry,
-            config=strawberry_schema.config,
-        )
+        arguments = get_argument_values(field, nodes[0], variables)
+        if name == "parent":
+            return link_page_shape(CHILD_OF, 1, None, plan)
         types = LINK_LISTS[name]
         if name == "links":
-            named = arguments.get("link_types")
-            types = None if named is None else frozenset(named)
-        if name == "parent":
-            return link_page_shape(types, 1, None, _related(inner, NODES, core.fragments))
-        return link_page_shape(
-            types,
-            arguments.get("first"),
-            arguments.get("after"),
-            _related(inner, NODES, core.fragments),
-        )
+            named = arguments.get("linkTypes")
+            types = None if named is None else frozenset(LinkType(t) for t in named)
+        return link_page_shape(types, arguments.get("first"), arguments.get("after"), plan)
     except Exception:  # noqa: BLE001  (left to the resolver, which raises it in place)
         return None

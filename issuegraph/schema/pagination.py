@@ -6,7 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -104,6 +104,17 @@ class PageInfo:
 class Edge(Generic[NodeT]):
     cursor: str
     node: NodeT
+
+
+def page_info(edges: Sequence[Edge[Any]], has_next: bool, after: str | None) -> PageInfo:
+    """Where a page of `edges` sits: a next page exists when the read found one more row,
+    a previous one whenever the page starts after a cursor."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
 
 
 @strawberry.type
