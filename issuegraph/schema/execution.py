@@ -38,19 +38,26 @@ propagation; every other field (resolvers with input-object arguments or extensi
 abstract types) takes that path too. Field order, aliases, directives and fragments are
 untouched: they are decided by `collect_fields`, before these functions run.
 `tests/test_execution.py` compares this executor with Strawberry's stock one byte for byte.
+
+It recognises the libraries' internals, so it runs only on the versions it is built for
+(`SUPPORTED`); with any other installed, `FastExecutor` is Strawberry's stock execution
+context and a warning says so once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import inspect
 import keyword
+import logging
 import operator
 from binascii import b2a_base64
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, EnumMeta
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from graphql import (
@@ -82,6 +89,36 @@ if TYPE_CHECKING:
     from graphql import GraphQLField, GraphQLOutputType
     from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
     from graphql.pyutils import AwaitableOrValue
+
+log = logging.getLogger(__name__)
+
+# -- the libraries it is built for ---------------------------------------------------------
+
+SUPPORTED: Final = {"strawberry-graphql": "0.341.2", "graphql-core": "3.3.2"}
+
+
+def installed_versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = dict.fromkeys(SUPPORTED)
+    for name in SUPPORTED:
+        with contextlib.suppress(PackageNotFoundError):
+            found[name] = version(name)
+    return found
+
+
+def fast_path_state(installed: Mapping[str, str | None]) -> tuple[bool, str]:
+    """Whether the generated executor runs with these versions installed, and why."""
+    wanted = " and ".join(f"{name} {number}" for name, number in SUPPORTED.items())
+    found = ", ".join(f"{name} {number or '(none)'}" for name, number in installed.items())
+    if dict(installed) == SUPPORTED:
+        return True, f"the generated executor runs: built for {wanted}"
+    return (
+        False,
+        f"the generated executor supports {wanted}; installed {found}; running the stock executor",
+    )
+
+
+FAST_PATH_ENABLED, FAST_PATH_REASON = fast_path_state(installed_versions())
+_warn_stock = functools.cache(lambda: log.warning("%s", FAST_PATH_REASON))
 
 # What a fast completer answers when the field must take graphql-core's path instead.
 SLOW: Final = object()
@@ -935,6 +972,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Built for exactly the library versions of SUPPORTED: with others, the stock path.
+        self._fast = FAST_PATH_ENABLED
+        if not self._fast:
+            _warn_stock()
+            return
         middleware = self.middleware_manager
         # A resolve hook must see every field: then graphql-core's path does it all.
         self._generic = bool(middleware and middleware.middlewares)
@@ -993,7 +1035,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         the cyclic collector.
         """
         response = super().build_response(data)
-        if isinstance(response, ExecutionResult):
+        if self._fast and isinstance(response, ExecutionResult):
             self._selections.clear()
             self._children.clear()
             self._arguments.clear()
@@ -1010,7 +1052,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if self._generic or position_context is not None:
+        if not self._fast or self._generic or position_context is not None:
             # deferred delivery is graphql-core's
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
