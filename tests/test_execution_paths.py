@@ -1,20 +1,40 @@
-"""The generated executor runs only on the library versions it is built for.
+"""The generated executor runs where it should, on what it takes for granted.
 
-The fast path is on for the installed strawberry-graphql and graphql-core; with any other
-version `FastExecutor` is Strawberry's stock executor, and says so once. An executor that
-notes every field graphql-core resolves (`execute_field`) or completes (`complete_value`)
-shows which path each field took.
+- The version check: the fast path is on for the installed strawberry-graphql and
+  graphql-core; with any other version `FastExecutor` is Strawberry's stock executor, and
+  says so once. So is it for a schema whose extensions hook into resolvers or that has
+  exception handlers. An executor that notes every field graphql-core resolves
+  (`execute_field`) or completes (`complete_value`) shows which path each field took.
+- What `schema.execution` takes for granted of Strawberry's workings (its one section of
+  them), each piece against today's objects: a release that changes one fails here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
 import logging
-from typing import ClassVar
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
+import pytest
 import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema_converter import get_arguments
 
+from issuegraph.domain.models import IssueState
 from issuegraph.schema import execution
-from issuegraph.schema.execution import FastExecutor
+from issuegraph.schema.execution import FastExecutor, RelayId
+from issuegraph.schema.schema import schema
+from issuegraph.schema.types import Issue, User
+from tests.test_models import ISSUE
+
+TYPES = schema._schema.type_map
+ISSUE_TYPE: Any = TYPES["Issue"]
+
+
+def _definition(type_name: str, field_name: str) -> Any:
+    return execution.definition_of(TYPES[type_name].fields[field_name])  # type: ignore[union-attr]
 
 
 class Recording(FastExecutor):
@@ -32,6 +52,9 @@ class Recording(FastExecutor):
     def complete_value(self, return_type, field_details_list, info, path, result, context):  # noqa: PLR0917
         self.generic.add(f"{info.parent_type.name}.{info.field_name}")
         return super().complete_value(return_type, field_details_list, info, path, result, context)
+
+
+# -- the version check ----------------------------------------------------------------------
 
 
 def test_fast_path_is_enabled_for_the_installed_libraries():
@@ -91,3 +114,175 @@ async def test_with_the_fast_path_off_it_is_the_stock_executor(monkeypatch, capl
     Recording.generic.clear()
     assert not (await PAIRS.execute("{ pairs { left right __typename } }")).errors
     assert Recording.generic == set()
+
+
+class BrokenError(Exception):
+    pass
+
+
+@strawberry.type
+class Problem:
+    message: str
+
+
+class ProblemHandler(strawberry.ExceptionHandler[BrokenError, Problem]):
+    def handle(self, exception: BrokenError, *, field: Any, info: Any) -> Problem:  # noqa: ARG002
+        return Problem(message=str(exception))
+
+
+@strawberry.type
+class HandledQuery(PairQuery):
+    @strawberry.field
+    def pair(self) -> Pair | Problem:
+        raise BrokenError("no pair")
+
+
+class Watching(SchemaExtension):
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        return _next(root, info, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"exception_handlers": [ProblemHandler()]}, {"extensions": [Watching]}],
+    ids=["exception handlers", "a resolve hook"],
+)
+async def test_schemas_that_see_every_field_run_the_stock_executor(options):
+    query = "{ pairs { left right } pair { ... on Problem { message } } }"
+    stock = await strawberry.Schema(query=HandledQuery, **options).execute(query)
+    Recording.generic.clear()
+    recording = strawberry.Schema(query=HandledQuery, execution_context_class=Recording, **options)
+    fast = await recording.execute(query)
+    assert (fast.data, fast.errors) == (stock.data, stock.errors)
+    assert {"HandledQuery.pairs", "Pair.left", "Pair.right"} <= Recording.generic
+
+
+def test_the_graphql_core_methods_it_calls_take_what_it_passes():
+    expected = {
+        "execute_field": "parent_type source field_details_list path position_context",
+        "complete_value": "return_type field_details_list info path result position_context",
+        "handle_field_error": "raw_error return_type field_details_list path",
+        "build_resolve_info": "field_def field_nodes parent_type path",
+        "collect_subfields": "return_type field_details_list",
+        "settle_in_background": "awaitables",
+        "with_abort_signal": "awaitable",
+        "execute_fields": "parent_type source_value path grouped_field_set position_context",
+        "build_response": "data",
+    }
+    for name, parameters in expected.items():
+        found = list(inspect.signature(getattr(FastExecutor.__mro__[1], name)).parameters)
+        assert found == ["self", *parameters.split()], name
+
+
+# -- what it takes for granted of Strawberry's workings -------------------------------------
+
+
+def test_the_strawberry_schema_is_found_from_graphql_cores():
+    assert execution.strawberry_schema(schema._schema) is schema
+
+
+async def test_info_is_made_as_strawberrys_wrapper_makes_it():
+    seen: list[Any] = []
+
+    @strawberry.type
+    class InfoQuery:
+        @strawberry.field
+        def hello(self, info: strawberry.Info) -> str:
+            seen.append(info)
+            return "hello"
+
+    stock = strawberry.Schema(query=InfoQuery)
+    assert (await stock.execute("{ hello }")).data == {"hello": "hello"}
+    info = seen[0]
+    made = execution.strawberry_info(stock.config, info._raw_info, info._field)
+    assert type(made) is type(info)
+    assert made == info
+
+
+@pytest.mark.parametrize("name", ["title", "state", "labels", "dueDate", "createdAt", "weight"])
+def test_basic_fields_are_read_as_strawberry_reads_them(name):
+    issue = Issue.from_model(ISSUE)
+    field = ISSUE_TYPE.fields[name]
+    read = execution.basic_read(execution.definition_of(field))
+    assert read is not None
+    get, attribute = read
+    assert get(issue, attribute) == field.resolve(issue, None)  # Strawberry's resolver
+    assert execution.basic_read(_definition("Issue", "author")) is None
+
+
+@pytest.mark.parametrize(
+    ("type_name", "field_name"),
+    [
+        ("Issue", "author"),  # a method: self, info
+        ("LinkedIssueEdge", "cursor"),  # a function: root, info
+        ("Issue", "links"),  # self, info and arguments
+        ("IssueConnection", "nodes"),  # self only
+        ("Query", "issue"),
+    ],
+)
+def test_resolvers_are_called_as_strawberrys_wrapper_calls_them(type_name, field_name):
+    definition = _definition(type_name, field_name)
+    convention = execution.resolver_call(definition)
+    assert convention is not None
+    assert convention.function is definition.base_resolver.wrapped_func
+    source, info = object(), object()
+    args, kwargs = get_arguments(
+        field=definition,
+        source=source,
+        info=info,  # type: ignore[arg-type]
+        kwargs={},
+        config=schema.config,
+        scalar_registry=schema.schema_converter.scalar_registry,
+    )
+    assert args == ([source] if convention.source_first else [])
+    expected = dict.fromkeys(convention.source_names, source)
+    if convention.info_name is not None:
+        expected[convention.info_name] = info
+    assert kwargs == expected
+    assert execution.resolver_call(_definition("Issue", "title")) is None
+
+
+def test_strawberrys_own_type_checks_are_recognised():
+    assert execution.type_check(ISSUE_TYPE) == (True, Issue)
+    is_type_of = ISSUE_TYPE.is_type_of
+    issue = Issue.from_model(ISSUE)
+    assert is_type_of(issue, None)  # what `_acceptable` answers without asking
+    assert not is_type_of(SimpleNamespace(), None)
+    assert not is_type_of(strawberry.cast(User, Issue.from_model(ISSUE)), None)
+    assert execution.type_check(TYPES["PageInfo"]) == (True, None)  # type: ignore[arg-type]
+    own = strawberry.Schema(query=OwnQuery)._schema.type_map["Own"]
+    assert execution.type_check(own) == (False, None)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class Own:
+    x: int
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, cls)
+
+
+@strawberry.type
+class OwnQuery:
+    own: Own
+
+
+def test_strawberrys_date_scalars_are_recognised():
+    assert execution.iso_class(TYPES["DateTime"]) is dt.datetime
+    assert execution.iso_class(TYPES["Date"]) is dt.date
+    assert execution.iso_class(TYPES["String"]) is None
+
+
+@pytest.mark.parametrize("name", ["User", "Project", "Issue", "IssueLink"])
+def test_relays_own_ids_are_recognised(name):
+    node_type: Any = TYPES[name]
+    assert execution.is_relay_id(execution.definition_of(node_type.fields["id"]))
+    assert isinstance(execution._relay_id(node_type, node_type.fields["id"]), RelayId)
+    assert not execution.is_relay_id(_definition("Issue", "author"))
+
+
+def test_enum_members_are_looked_up_by_name():
+    leaf = execution._leaf(TYPES["IssueState"])  # type: ignore[arg-type]
+    assert leaf is not None
+    assert leaf.names == {IssueState.OPENED: "OPENED", IssueState.CLOSED: "CLOSED"}
