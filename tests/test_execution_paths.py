@@ -1,12 +1,16 @@
-"""The generated executor runs where it should, on what it takes for granted.
+"""The generated executor runs where it should, and the representative queries need nothing
+of graphql-core's per-field path.
 
 - The version check: the fast path is on for the installed strawberry-graphql and
   graphql-core; with any other version `FastExecutor` is Strawberry's stock executor, and
-  says so once. So is it for a schema whose extensions hook into resolvers or that has
-  exception handlers. An executor that notes every field graphql-core resolves
-  (`execute_field`) or completes (`complete_value`) shows which path each field took.
+  says so once.
 - What `schema.execution` takes for granted of Strawberry's workings (its one section of
   them), each piece against today's objects: a release that changes one fails here.
+- The queries of `bench/queries.py`, run on the demo data through an executor that notes
+  every field graphql-core resolves (`execute_field`) or completes (`complete_value`), send
+  none there; every field they select has the plan its kind calls for (dates written by
+  orjson, enum members looked up, relay ids written, `@in_place` resolvers called in
+  place, objects completed by their selection's code), and shows a value.
 """
 
 from __future__ import annotations
@@ -19,13 +23,21 @@ from typing import Any, ClassVar
 
 import pytest
 import strawberry
+from graphql import GraphQLEnumType, GraphQLObjectType, get_named_type
 from strawberry.extensions import SchemaExtension
+from strawberry.relay import Node
 from strawberry.schema.schema_converter import get_arguments
 
+from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
+from issuegraph.context import Context
+from issuegraph.demo import seed_demo
+from issuegraph.domain.access import Access
+from issuegraph.domain.auth import authenticate
 from issuegraph.domain.models import IssueState
+from issuegraph.loaders import Loaders
 from issuegraph.schema import execution
-from issuegraph.schema.execution import FastExecutor, RelayId
-from issuegraph.schema.schema import schema
+from issuegraph.schema.execution import Call, FastExecutor, Read, RelayId, TypeName
+from issuegraph.schema.schema import IssuegraphSchema, Mutation, Query, schema
 from issuegraph.schema.types import Issue, User
 from tests.test_models import ISSUE
 
@@ -53,6 +65,13 @@ class Recording(FastExecutor):
         self.generic.add(f"{info.parent_type.name}.{info.field_name}")
         return super().complete_value(return_type, field_details_list, info, path, result, context)
 
+
+RECORDING = IssuegraphSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=list(schema.extensions),
+    execution_context_class=Recording,
+)
 
 # -- the version check ----------------------------------------------------------------------
 
@@ -286,3 +305,113 @@ def test_enum_members_are_looked_up_by_name():
     leaf = execution._leaf(TYPES["IssueState"])  # type: ignore[arg-type]
     assert leaf is not None
     assert leaf.names == {IssueState.OPENED: "OPENED", IssueState.CLOSED: "CLOSED"}
+
+
+# -- the representative queries --------------------------------------------------------------
+
+REPRESENTATIVE = {
+    "issue_page": (ISSUE_PAGE, {"project": "acme/platform", "iid": 4}),
+    "project_page": (PROJECT_PAGE, {"project": "acme/platform"}),
+    "nested_links": (NESTED_LINKS, {"project": "acme/platform"}),
+}
+
+# Fields the representative queries may send down graphql-core's per-field path, with why:
+# none. (Their root fields and the pages loaded when asked for are awaited, and their
+# objects completed, by the generated code too: `FastExecutor._later`.)
+GENERIC: dict[str, str] = {}
+
+# Fields the demo data leaves null everywhere, with why.
+NULL: dict[str, str] = {
+    "milestone": "no demo issue has one",
+    "avatarUrl": "no demo user has one",
+}
+
+
+@pytest.fixture
+async def demo(pool: Any) -> Any:
+    assert await seed_demo(pool)
+    return pool
+
+
+async def _context(pool: Any, settings: Any, token: str) -> Context:
+    viewer = await authenticate(pool, {"Authorization": f"Bearer {token}"})
+    loaders = Loaders(pool, viewer)
+    return Context(
+        request=None,  # type: ignore[arg-type]
+        response=None,  # type: ignore[arg-type]
+        request_id="paths",
+        settings=settings,
+        pool=pool,
+        viewer=viewer,
+        loaders=loaders,
+        access=Access(viewer, loaders),
+    )
+
+
+def _shown(value: Any, keys: dict[str, bool]) -> None:
+    """Each key of the answer, and whether some value of it is not null."""
+    if isinstance(value, list):
+        for item in value:
+            _shown(item, keys)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            keys[key] = keys.get(key, False) or item not in (None, [])
+            _shown(item, keys)
+
+
+@pytest.mark.parametrize("name", sorted(REPRESENTATIVE))
+async def test_the_representative_queries_take_no_generic_path(demo, world, settings, name):
+    query, variables = REPRESENTATIVE[name]
+    token = await world.token("root")
+    Recording.generic.clear()
+    result = await RECORDING.execute(
+        query, variable_values=variables, context_value=await _context(demo, settings, token)
+    )
+    assert not result.errors, result.errors
+    assert Recording.generic == set(GENERIC), Recording.generic - set(GENERIC)
+    keys: dict[str, bool] = {}
+    _shown(result.data, keys)
+    assert len(keys) >= 10
+    assert {key for key, shown in keys.items() if not shown} <= set(NULL)
+    _check_plans(RECORDING._schema.type_map)
+
+
+def _check_plans(types: dict[str, Any]) -> None:
+    """Every field that ran has the plan its kind calls for."""
+    plans = {
+        (parent_type.name, field_name): plan
+        for (parent_type, field_name), plan in execution._plans.items()
+        if types.get(parent_type.name) is parent_type
+    }
+    assert plans
+    for (type_name, field_name), plan in plans.items():
+        where = f"{type_name}.{field_name}"
+        if field_name == "__typename":
+            assert isinstance(plan, TypeName), where
+            continue
+        parent: GraphQLObjectType = types[type_name]
+        field = parent.fields[field_name]
+        definition = execution.definition_of(field)
+        origin = execution.definition_of(parent).origin
+        if field_name == "id" and issubclass(origin, Node):
+            assert isinstance(plan, RelayId), where
+            continue
+        resolver = definition.base_resolver
+        if resolver is None:
+            assert isinstance(plan, Read), where
+        else:
+            assert isinstance(plan, Call), where
+            marked = getattr(resolver.wrapped_func, execution.IN_PLACE, False)
+            assert plan.in_place == marked, where
+        named = get_named_type(field.type)
+        leaf = plan.leaf.item or plan.leaf if plan.leaf is not None else None
+        if isinstance(named, GraphQLObjectType):
+            assert plan.objects is not None, where
+            assert named.is_type_of is None or plan.objects.origin is not None, where
+            continue
+        assert leaf is not None, where
+        if named.name in {"DateTime", "Date"}:
+            assert leaf.iso is not None, where
+        if isinstance(named, GraphQLEnumType):
+            assert leaf.names is not None, where
+            assert len(leaf.names) == len(named.values), where
