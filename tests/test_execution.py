@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from enum import Enum
 from typing import Any
 
 import pytest
@@ -428,3 +429,96 @@ def test_relay_ids_written_by_the_shortcut_are_relays_own_past_its_memory(monkey
     assert shortcut is not None
     for node_id in [1, 2, 3, 4, 1, 5, 2, 2, True, 10**20, "7", 1]:
         assert shortcut.encode(node_id) == str(GlobalID(type_name="Issue", node_id=str(node_id)))
+
+
+# -- resolvers called in place, awaited values, lists of leaves: each way a value reaches
+# the generated code, fine or broken, on both executors.
+
+
+@strawberry.enum
+class Tone(Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+def _later(value: Any) -> Any:
+    async def later() -> Any:
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    return later()
+
+
+@strawberry.type
+class Gauge:
+    value: strawberry.Private[Any]
+
+    @strawberry.field
+    @execution.in_place
+    def text(self, info: strawberry.Info) -> str:  # noqa: ARG002  (in_place: takes info)
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value
+
+    @strawberry.field
+    @execution.in_place
+    def maybe(self, info: strawberry.Info) -> Leaf | None:  # noqa: ARG002
+        return self.value if isinstance(self.value, (Leaf, Other)) else None
+
+    @strawberry.field
+    @execution.in_place
+    def awaited(self, info: strawberry.Info) -> str:  # noqa: ARG002
+        return _later(self.value)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def leaf(self) -> Leaf:
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value if isinstance(self.value, (Leaf, Other)) else None  # type: ignore[return-value]
+
+    @strawberry.field
+    async def leaves(self) -> list[Leaf | None] | None:
+        return [self.value, None] if isinstance(self.value, Leaf) else self.value  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def numbers(self) -> list[int]:
+        return [1, -(2**31), 2**31 - 1] if self.value == "fine" else [1, 2**31]
+
+    @strawberry.field
+    def tones(self) -> list[Tone] | None:
+        return (Tone.LOW, Tone.HIGH) if self.value == "fine" else ["low", Tone.HIGH]  # type: ignore[list-item]
+
+
+GAUGES: dict[str, Any] = {
+    "fine": "fine",
+    "a leaf": _leaf("g"),
+    "another type": Other(name="o"),
+    "null": None,
+    "an error": ValueError("broken"),
+    "a number": 7,
+}
+
+
+@strawberry.type
+class GaugeQuery:
+    @strawberry.field
+    def gauges(self, which: list[str]) -> list[Gauge]:
+        return [Gauge(value=GAUGES[w]) for w in which]
+
+
+GAUGE_FAST = strawberry.Schema(query=GaugeQuery, execution_context_class=FastExecutor)
+GAUGE_STOCK = strawberry.Schema(query=GaugeQuery)
+
+
+@pytest.mark.parametrize("which", sorted(GAUGES))
+@pytest.mark.parametrize(
+    "selection",
+    ["text", "maybe { name }", "awaited", "leaf { name }", "leaves { name }", "numbers tones"],
+)
+async def test_resolved_and_awaited_values_complete_the_same_way(which, selection):
+    query = f"query($w: [String!]!) {{ gauges(which: $w) {{ {selection} }} }}"
+    variables = {"w": ["fine", which]}
+    fast = await GAUGE_FAST.execute(query, variable_values=variables)
+    stock = await GAUGE_STOCK.execute(query, variable_values=variables)
+    assert _box_body(fast) == _box_body(stock)
