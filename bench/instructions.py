@@ -143,6 +143,7 @@ async def _measure(names: Sequence[str], warmup: int, requests: int) -> dict[str
 
 async def _run(dsn: str, token: str, name: str, variables: dict[str, Any], n: int) -> None:
     """Make `n` requests of the query `name` (the measured process)."""
+    from issuegraph.api import schema  # noqa: PLC0415
     from issuegraph.cli import tune_gc  # noqa: PLC0415
     from issuegraph.config import Settings  # noqa: PLC0415  (not measured: imported either way)
     from issuegraph.context import Context  # noqa: PLC0415
@@ -150,7 +151,6 @@ async def _run(dsn: str, token: str, name: str, variables: dict[str, Any], n: in
     from issuegraph.domain.access import Access  # noqa: PLC0415
     from issuegraph.domain.auth import authenticate  # noqa: PLC0415
     from issuegraph.loaders import Loaders  # noqa: PLC0415
-    from issuegraph.schema.schema import schema  # noqa: PLC0415
 
     query = next(r.query for r in REPRESENTATIVE if r.name == name)
     settings = Settings(database_url=dsn, pool_min_size=1, pool_max_size=4)
@@ -161,8 +161,6 @@ async def _run(dsn: str, token: str, name: str, variables: dict[str, Any], n: in
             viewer = await authenticate(database.pool, headers)
             loaders = Loaders(database.pool, viewer)
             context = Context(
-                request=None,  # type: ignore[arg-type]
-                response=None,  # type: ignore[arg-type]
                 request_id="instructions",
                 settings=settings,
                 pool=database.pool,

@@ -29,16 +29,17 @@ from strawberry.relay import Node
 from strawberry.schema.schema_converter import get_arguments
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
+from issuegraph.api import IssuegraphSchema, Mutation, Query, schema
 from issuegraph.context import Context
 from issuegraph.demo import seed_demo
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
-from issuegraph.domain.models import IssueState
 from issuegraph.loaders import Loaders
+from issuegraph.models import IssueState
 from issuegraph.schema import execution
 from issuegraph.schema.execution import Call, FastExecutor, Read, RelayId, TypeName
-from issuegraph.schema.schema import IssuegraphSchema, Mutation, Query, schema
-from issuegraph.schema.types import Issue, User
+from issuegraph.schema.issues import Issue
+from issuegraph.schema.users import User
 from tests.test_models import ISSUE
 
 TYPES = schema._schema.type_map
@@ -337,8 +338,6 @@ async def _context(pool: Any, settings: Any, token: str) -> Context:
     viewer = await authenticate(pool, {"Authorization": f"Bearer {token}"})
     loaders = Loaders(pool, viewer)
     return Context(
-        request=None,  # type: ignore[arg-type]
-        response=None,  # type: ignore[arg-type]
         request_id="paths",
         settings=settings,
         pool=pool,
