@@ -1,1 +1,3 @@
-"""Query and mutation resolvers: thin, they call the domain and the loaders."""
+"""Root fields (Query, Mutation), a module per domain: thin, they find what the viewer may
+read through `Access` and the loaders, and write through the domain's services.
+`issuegraph.api` composes them into the Schema."""
