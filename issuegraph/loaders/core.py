@@ -341,6 +341,15 @@ def now_or_later(loader: Loader[K, V], key: K, then: Callable[[V], R]) -> R:
     return cast("R", later())
 
 
+def by_shape(keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[Any]]:
+    """Keys of the form (id, *shape) grouped by their shape, each group's ids in the order
+    asked for, once each: a batch makes one statement per shape, for all its ids."""
+    groups: dict[tuple[Any, ...], dict[Any, None]] = {}
+    for key in keys:
+        groups.setdefault(key[1:], {})[key[0]] = None
+    return {shape: list(ids) for shape, ids in groups.items()}
+
+
 class Primer(Protocol):
     """What a batch hands on of the rows it read, so that the request's other loaders know
     them too (an issue read by id is known by its iid as well). `Loaders` implements it:

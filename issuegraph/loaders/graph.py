@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from issuegraph.db.queries import graph as graph_queries
-from issuegraph.loaders.core import RequestLoader
+from issuegraph.loaders.core import RequestLoader, by_shape
 
 if TYPE_CHECKING:
     from issuegraph.db.queries.graph import Reached, Walk
@@ -20,20 +20,12 @@ AmongKey = tuple[frozenset[int], tuple[str, ...]]
 ReadyPageKey = tuple[int, int | None, int]
 
 
-def _by_walk(keys: list[WalkKey]) -> dict[Walk, list[int]]:
-    groups: dict[Walk, list[int]] = defaultdict(list)
-    for issue_id, walk in keys:
-        if issue_id not in groups[walk]:
-            groups[walk].append(issue_id)
-    return groups
-
-
 class WalkByIssueLoader(RequestLoader[WalkKey, "list[Reached]"]):
     """One statement per distinct walk, for every issue that asked for it."""
 
     async def batch(self, keys: list[WalkKey]) -> list[list[Reached]]:
         found: dict[WalkKey, list[Reached]] = {key: [] for key in keys}
-        for walk, anchors in _by_walk(keys).items():
+        for (walk,), anchors in by_shape(keys).items():
             reached = await graph_queries.walk_from(self.pool, anchors, walk, self.scope)
             for one in reached:
                 found[(one.anchor_id, walk)].append(one)
@@ -46,7 +38,7 @@ class RollupByIssueLoader(RequestLoader[WalkKey, tuple[int, int]]):
 
     async def batch(self, keys: list[WalkKey]) -> list[tuple[int, int]]:
         found: dict[WalkKey, tuple[int, int]] = {}
-        for walk, anchors in _by_walk(keys).items():
+        for (walk,), anchors in by_shape(keys).items():
             counts = await graph_queries.rollups(self.pool, anchors, walk, self.scope)
             for anchor in anchors:
                 found[(anchor, walk)] = counts.get(anchor, (0, 0))

@@ -5,12 +5,11 @@ not read."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from issuegraph.db.queries import links as link_queries
 from issuegraph.domain.link_types import LinkType, directions
-from issuegraph.loaders.core import RequestLoader
+from issuegraph.loaders.core import RequestLoader, by_shape
 from issuegraph.models import Related
 
 if TYPE_CHECKING:
@@ -37,15 +36,12 @@ class LinkedIssuesByIssueLoader(RequestLoader[LinkPageKey, "list[LinkedIssue]"])
 
     async def batch(self, keys: list[LinkPageKey]) -> list[list[LinkedIssue]]:
         primer = self.primer
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for key in keys:
-            groups[key[1:]].append(key[0])
         pages: dict[LinkPageKey, list[LinkedIssue]] = {}
-        for (types, limit, after, related), anchors in groups.items():
+        for (types, limit, after, related), anchors in by_shape(keys).items():
             outward, inward = directions(types)
             found = await link_queries.linked_issues_page(
                 self.pool,
-                anchors=sorted(set(anchors)),
+                anchors=sorted(anchors),
                 outward=outward,
                 inward=inward,
                 viewer_id=self.scope.viewer_id,
@@ -74,15 +70,12 @@ class LinkCountByIssueLoader(RequestLoader[LinkCountKey, int]):
     distinct type set."""
 
     async def batch(self, keys: list[LinkCountKey]) -> list[int]:
-        groups: dict[frozenset[LinkType] | None, list[int]] = defaultdict(list)
-        for issue_id, types in keys:
-            groups[types].append(issue_id)
         counts: dict[LinkCountKey, int] = {}
-        for types, anchors in groups.items():
+        for (types,), anchors in by_shape(keys).items():
             outward, inward = directions(types)
             found = await link_queries.linked_issue_counts(
                 self.pool,
-                anchors=sorted(set(anchors)),
+                anchors=sorted(anchors),
                 outward=outward,
                 inward=inward,
                 viewer_id=self.scope.viewer_id,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from issuegraph.db.queries import notes as note_queries
-from issuegraph.loaders.core import RequestLoader
+from issuegraph.loaders.core import RequestLoader, by_shape
 
 if TYPE_CHECKING:
     from issuegraph.models import Note
@@ -19,12 +18,9 @@ class NotePageByIssueLoader(RequestLoader[NotePageKey, "list[Note]"]):
     """One statement per distinct (cursor, page size), paged per issue in SQL."""
 
     async def batch(self, keys: list[NotePageKey]) -> list[list[Note]]:
-        groups: dict[tuple[int | None, int], list[int]] = defaultdict(list)
-        for issue_id, after, limit in keys:
-            groups[(after, limit)].append(issue_id)
         pages: dict[NotePageKey, list[Note]] = {}
-        for (after, limit), issue_ids in groups.items():
-            found = await note_queries.notes_pages(self.pool, sorted(set(issue_ids)), after, limit)
+        for (after, limit), issue_ids in by_shape(keys).items():
+            found = await note_queries.notes_pages(self.pool, sorted(issue_ids), after, limit)
             for issue_id in issue_ids:
                 pages[(issue_id, after, limit)] = found.get(issue_id, [])
         return [pages[key] for key in keys]

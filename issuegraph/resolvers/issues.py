@@ -33,6 +33,12 @@ def _given(input_: object) -> dict[str, Any]:
     }
 
 
+def _written(info: Info, issue: Any) -> dict[str, Any]:
+    """The payload's fields of an issue just created or changed; the loaders learn it."""
+    info.context.loaders.issue_written(issue)
+    return {"issue": Issue.from_model(issue)}
+
+
 @strawberry.type
 class IssueQuery:
     @strawberry.field(description="An issue by its project and iid, if the viewer may read it.")
@@ -56,10 +62,6 @@ class IssueMutation:
     async def create_issue(self, info: Info, input: CreateIssueInput) -> IssuePayload:
         ctx = info.context
 
-        def build(issue: Any) -> dict[str, Any]:
-            ctx.loaders.issue_written(issue)
-            return {"issue": Issue.from_model(issue)}
-
         return await run_mutation(
             issue_service.create_issue(
                 ctx.access,
@@ -76,7 +78,7 @@ class IssueMutation:
             ),
             IssuePayload,
             input.client_mutation_id,
-            build,
+            lambda issue: _written(info, issue),
         )
 
     @strawberry.mutation(description="Change an issue: text, state, labels, assignees ...")
@@ -89,17 +91,13 @@ class IssueMutation:
             given["state_event"] = given["state_event"].value
         changes = issue_service.IssueChanges(given=frozenset(given), **given)
 
-        def build(issue: Any) -> dict[str, Any]:
-            ctx.loaders.issue_written(issue)
-            return {"issue": Issue.from_model(issue)}
-
         return await run_mutation(
             issue_service.update_issue(
                 ctx.access, ctx.pool, project_ref=str(input.project), iid=input.iid, changes=changes
             ),
             IssuePayload,
             input.client_mutation_id,
-            build,
+            lambda issue: _written(info, issue),
         )
 
     @strawberry.mutation(description="Delete an issue and its links (admins, project owners).")
