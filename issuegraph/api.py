@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from issuegraph.resolvers.events import EventQuery
 from issuegraph.resolvers.graph import GraphQuery
 from issuegraph.resolvers.issues import IssueMutation, IssueQuery
 from issuegraph.resolvers.links import LinkMutation, LinkQuery
@@ -45,7 +46,7 @@ class IssuegraphSchema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(UserQuery, ProjectQuery, IssueQuery, NodeQuery, LinkQuery, GraphQuery):
+class Query(UserQuery, ProjectQuery, IssueQuery, NodeQuery, LinkQuery, GraphQuery, EventQuery):
     pass
 
 

@@ -203,3 +203,80 @@ def thawed(cls: type[T]) -> Callable[..., T]:
     if twin.__slots__ != getattr(cls, "__slots__", None) or twin.__base__ is not cls.__base__:
         raise TypeError(f"{cls.__name__} is not a plain slotted dataclass")
     return cast("Callable[..., T]", twin)
+
+
+class EventKind(enum.StrEnum):
+    """What a change-log event records (docs/events.md)."""
+
+    ISSUE_CREATED = "issue_created"
+    ISSUE_UPDATED = "issue_updated"
+    ISSUE_CLOSED = "issue_closed"
+    ISSUE_REOPENED = "issue_reopened"
+    ISSUE_DELETED = "issue_deleted"
+    LINK_CREATED = "link_created"
+    LINK_UPDATED = "link_updated"
+    LINK_DELETED = "link_deleted"
+
+    @property
+    def is_link(self) -> bool:
+        return self.value.startswith("link_")
+
+
+ISSUE_KINDS = frozenset(kind for kind in EventKind if not kind.is_link)
+LINK_KINDS = frozenset(kind for kind in EventKind if kind.is_link)
+
+
+class Position(NamedTuple):
+    """Where an event sits in the log: readers order by (xid, id) (docs/events.md)."""
+
+    xid: int
+    id: int
+
+
+START = Position(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSnapshot:
+    """An issue as an event saw it: enough to describe it, and to apply the read rule to
+    it, once it has been deleted."""
+
+    id: int
+    project_id: int
+    iid: int
+    title: str
+    state: IssueState
+    confidential: bool
+    author_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field an update changed."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    xid: int
+    kind: EventKind
+    actor_id: int | None
+    occurred_at: dt.datetime
+    silent: bool
+    # An issue event's issue; a link event's source then target.
+    issues: tuple[IssueSnapshot, ...]
+    link_id: int | None
+    link_type: StoredLinkType | None
+    changes: tuple[Change, ...]
+
+    @property
+    def position(self) -> Position:
+        return Position(self.xid, self.id)
+
+    @property
+    def project_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(issue.project_id for issue in self.issues))

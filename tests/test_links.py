@@ -10,13 +10,10 @@ writes, bulk creation, and walking the graph back and forth.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import itertools
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +23,20 @@ from strawberry import relay
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
-from issuegraph.models import Issue, Project, Role, TokenScope, User, Visibility
+from issuegraph.db.queries import events as event_queries
+from issuegraph.models import (
+    LINK_KINDS,
+    START,
+    Event,
+    EventKind,
+    Issue,
+    Project,
+    Role,
+    TokenScope,
+    User,
+    Visibility,
+)
 from tests.helpers import Api, World
-
-EVENT_CHANNEL = "issuegraph_link_events"
 
 PAYLOAD = """
 link {
@@ -298,26 +305,22 @@ async def small_scene(
     return await build_scene(Api(client), world, pool)
 
 
-@pytest.fixture
-async def events(database_url: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-    """Change events, as a LISTEN-er on the link event channel receives them."""
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    conn = await asyncpg.connect(database_url)
-
-    def received(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        queue.put_nowait(json.loads(payload))
-
-    await conn.add_listener(EVENT_CHANNEL, received)
-    try:
-        yield queue
-    finally:
-        with contextlib.suppress(Exception):
-            await conn.remove_listener(EVENT_CHANNEL, received)
-        await conn.close()
+async def link_log(pool: asyncpg.Pool) -> list[Event]:
+    """Every link event in the change log, in log order."""
+    return await event_queries.events_after(pool, START, limit=1000, kinds=LINK_KINDS)
 
 
-async def next_event(queue: asyncio.Queue[dict[str, Any]]) -> dict[str, Any]:
-    return await asyncio.wait_for(queue.get(), timeout=5)
+def summary(event: Event) -> dict[str, Any]:
+    source, target = event.issues
+    return {
+        "kind": event.kind.value,
+        "linkId": event.link_id,
+        "sourceId": source.id,
+        "targetId": target.id,
+        "linkType": event.link_type.value if event.link_type else None,
+        "actorId": event.actor_id,
+        "silent": event.silent,
+    }
 
 
 # -- listing: order, paging, authorization, type filter --------------------------------------
@@ -1413,88 +1416,92 @@ async def test_refused_link_writes_leave_no_comment(scene):
     assert (await notes(scene, b))["userNotesCount"] == 0
 
 
-async def test_link_writes_publish_created_updated_and_deleted_events(scene, events):
+async def test_link_writes_log_created_updated_and_deleted_events(scene):
     a, b = await scene.issues(scene.app, "A", "B")
     alice_id = scene.alice.id
 
     link_id = await scene.link(a, b, "IS_BLOCKED_BY")
-    created = await next_event(events)
     ok(await scene.update(a, link_id, "RELATES_TO"))
-    updated = await next_event(events)
     ok(await scene.delete(b, link_id))
-    deleted = await next_event(events)
+    created, updated, deleted = await link_log(scene.pool)
 
-    assert created == {
-        "event": "link_created",
+    assert summary(created) == {
+        "kind": "link_created",
         "linkId": link_id,
         "sourceId": b.id,
         "targetId": a.id,
         "linkType": "blocks",
         "actorId": alice_id,
+        "silent": False,
     }
-    assert updated == {
-        **created,
-        "event": "link_updated",
+    assert summary(updated) == {
+        **summary(created),
+        "kind": "link_updated",
         "sourceId": a.id,
         "targetId": b.id,
         "linkType": "relates",
     }
-    assert deleted == {**updated, "event": "link_deleted"}
+    assert {(c.field, c.before, c.after) for c in updated.changes} == {
+        ("linkType", "blocks", "relates"),
+        ("sourceId", b.id, a.id),
+        ("targetId", a.id, b.id),
+    }
+    assert summary(deleted) == {**summary(updated), "kind": "link_deleted"}
+    assert [i.title for i in deleted.issues] == ["A", "B"]
 
-    # Deleting an issue deletes its links, and says so.
+    # Deleting an issue deletes its links, and says so, before the issue's own event.
     again = await scene.link(a, b, "BLOCKS")
-    assert (await next_event(events))["linkId"] == again
     ok(await scene.api.mutate("deleteIssue", at(a), "issue { title }", token=scene.alice_token))
-    gone = await next_event(events)
-    assert (gone["event"], gone["linkId"], gone["sourceId"]) == ("link_deleted", again, a.id)
-    assert events.empty()
+    *_, relinked, gone = await link_log(scene.pool)
+    assert (relinked.kind, relinked.link_id) == (EventKind.LINK_CREATED, again)
+    assert (gone.kind, gone.link_id, gone.issues[0].id) == (EventKind.LINK_DELETED, again, a.id)
+    everything = await event_queries.events_after(scene.pool, gone.position, limit=10)
+    assert [(e.kind, e.issues[0].title) for e in everything] == [(EventKind.ISSUE_DELETED, "A")]
 
 
-async def test_silent_link_writes_publish_no_event(scene, events):
+async def test_silent_link_writes_are_logged_as_silent(scene):
     a, b, c = await scene.issues(scene.app, "A", "B", "C")
 
-    # Each silent write is followed by a loud one: events arrive in commit order, so an
-    # event of the silent write would come first.
     quiet = await scene.link(a, b, silent=True)
     loud = await scene.link(a, c)
-    assert (await next_event(events))["linkId"] == loud
-
     ok(await scene.update(a, quiet, "BLOCKS", silent=True))
     ok(await scene.update(a, loud, "BLOCKS"))
-    assert await next_event(events) == {
-        "event": "link_updated",
-        "linkId": loud,
-        "sourceId": a.id,
-        "targetId": c.id,
-        "linkType": "blocks",
-        "actorId": scene.alice.id,
-    }
-
     ok(await scene.delete(a, quiet, silent=True))
     ok(await scene.delete(a, loud))
-    deleted = await next_event(events)
-    assert (deleted["event"], deleted["linkId"]) == ("link_deleted", loud)
-
     ok(await scene.bulk([link_input(b, c, silent=True), link_input(a, b)]))
-    bulk_event = await next_event(events)
-    assert (bulk_event["event"], bulk_event["sourceId"], bulk_event["targetId"]) == (
-        "link_created",
-        a.id,
-        b.id,
+
+    logged = [(e.kind.value, e.link_id, e.silent) for e in await link_log(scene.pool)]
+    bulk = [e.link_id for e in (await link_log(scene.pool))[-2:]]
+    assert logged == [
+        ("link_created", quiet, True),
+        ("link_created", loud, False),
+        ("link_updated", quiet, True),
+        ("link_updated", loud, False),
+        ("link_deleted", quiet, True),
+        ("link_deleted", loud, False),
+        ("link_created", bulk[0], True),
+        ("link_created", bulk[1], False),
+    ]
+    # Readers that push events leave the silent ones out.
+    pushed = await event_queries.events_after(
+        scene.pool, START, limit=100, kinds=LINK_KINDS, include_silent=False
     )
-    await asyncio.sleep(0.2)
-    assert events.empty()
+    assert [e.link_id for e in pushed] == [loud, loud, loud, bulk[1]]
 
 
-async def test_refused_link_write_publishes_no_event(scene, events):
+async def test_refused_link_write_logs_no_event(scene):
     a, b, c = await scene.issues(scene.app, "A", "B", "C")
     await scene.link(a, b, "BLOCKS", silent=True)
     await scene.link(b, c, "BLOCKS", silent=True)
+    before = await link_log(scene.pool)
 
     only_error(await scene.create(c, a, "BLOCKS"))
     loud = await scene.link(c, a, "RELATES_TO")
 
-    assert (await next_event(events))["linkId"] == loud
+    assert [e.link_id for e in await link_log(scene.pool)] == [
+        *(e.link_id for e in before),
+        loud,
+    ]
 
 
 # -- bulk creation -------------------------------------------------------------------------------

@@ -14,7 +14,16 @@ from urllib.parse import unquote
 
 from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError, not_found
 from issuegraph.domain.validation import can_name_a_row
-from issuegraph.models import Issue, IssueLink, Project, ReadScope, Role, Viewer, Visibility
+from issuegraph.models import (
+    Issue,
+    IssueLink,
+    IssueSnapshot,
+    Project,
+    ReadScope,
+    Role,
+    Viewer,
+    Visibility,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Sequence
@@ -90,7 +99,9 @@ class Access:
     async def sees_all_confidential(self, project: Project) -> bool:
         return await self.has_role(project, Role.REPORTER)
 
-    async def can_read_issue(self, issue: Issue, project: Project | None = None) -> bool:
+    async def can_read_issue(
+        self, issue: Issue | IssueSnapshot, project: Project | None = None
+    ) -> bool:
         if project is None:
             project = await self._data.project_by_id.load(issue.project_id)
             if project is None:
@@ -136,6 +147,11 @@ class Access:
         if issue is None or not await self.can_read_issue(issue):
             return None
         return issue
+
+    async def issue_exists(self, issue_id: int) -> bool:
+        """Whether the issue exists at all: for rules about issues that were deleted, never
+        to answer a viewer (who is told only about what the viewer reads)."""
+        return can_name_a_row(issue_id) and await self._data.issue_by_id.load(issue_id) is not None
 
     async def link(self, link_id: int) -> IssueLink | None:
         """A link, if the viewer may read both of its issues."""

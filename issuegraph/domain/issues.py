@@ -7,10 +7,11 @@ import datetime as dt
 from typing import Any
 
 from issuegraph.db.database import transaction
+from issuegraph.db.queries import events as event_queries
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import projects as project_queries
 from issuegraph.db.queries import users as user_queries
-from issuegraph.domain import validation
+from issuegraph.domain import events, validation
 from issuegraph.domain.access import Access
 from issuegraph.domain.errors import bad_input, forbidden, not_found
 from issuegraph.models import Issue, IssueState, Project, Role, Visibility
@@ -119,6 +120,7 @@ async def create_issue(
         issue = await issue_queries.insert_issue(conn, new)
         if assignees:
             await issue_queries.set_assignees(conn, issue.id, assignees)
+        await event_queries.append(conn, [events.issue_created(issue, new.author_id)])
     return issue
 
 
@@ -199,6 +201,11 @@ async def update_issue(
         updated = await issue_queries.update_issue(
             conn, dataclasses.replace(current, **updates), closed_by_id=viewer_id
         )
+        assigned = None
         if assignees is not None:
-            await issue_queries.set_assignees(conn, issue.id, assignees)
+            previous = await issue_queries.set_assignees(conn, issue.id, assignees)
+            assigned = (previous, assignees)
+        event = events.issue_updated(current, updated, viewer_id, assignees=assigned)
+        if event is not None:
+            await event_queries.append(conn, [event])
     return updated

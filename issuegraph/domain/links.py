@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from issuegraph.db.database import transaction
+from issuegraph.db.queries import events as event_queries
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as link_queries
 from issuegraph.db.queries import notes as note_queries
-from issuegraph.domain import validation
+from issuegraph.domain import events, validation
 from issuegraph.domain.errors import (
     DomainError,
     ErrorCode,
@@ -36,7 +37,7 @@ from issuegraph.domain.errors import (
     raise_if_any,
 )
 from issuegraph.domain.link_types import LinkType, canonical, seen_from
-from issuegraph.models import Issue, IssueLink, Project, Role, StoredLinkType
+from issuegraph.models import EventKind, Issue, IssueLink, Project, Role, StoredLinkType
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -248,12 +249,17 @@ class LinkService:
                     [item.comment or "" for item in comments],
                     author,
                 )
-            await link_queries.notify(
+            await event_queries.append(
                 conn,
                 [
-                    _event("link_created", link, author)
+                    events.link_event(
+                        EventKind.LINK_CREATED,
+                        link,
+                        (item.source, item.target),
+                        author,
+                        silent=item.request.silent,
+                    )
                     for item, link in zip(new, created, strict=True)
-                    if not item.request.silent
                 ],
             )
         made = dict(zip((item.pair for item in new), created, strict=True))
@@ -450,10 +456,18 @@ class LinkService:
             deleted = await link_queries.delete_link(conn, link.id)
             if deleted is None:
                 raise not_found("Issue link", ["linkId"])
-            if not silent:
-                await link_queries.notify(
-                    conn, [_event("link_deleted", deleted, self.access.viewer.user_id)]
-                )
+            await event_queries.append(
+                conn,
+                [
+                    events.link_event(
+                        EventKind.LINK_DELETED,
+                        deleted,
+                        (issue, other),
+                        self.access.viewer.user_id,
+                        silent=silent,
+                    )
+                ],
+            )
         source, target = (issue, other) if deleted.source_id == issue.id else (other, issue)
         return LinkResult(link=deleted, source=source, target=target, created=False)
 
@@ -513,8 +527,19 @@ class LinkService:
                 raise _Refused(error, [item]) from error
             if updated is None:
                 raise not_found("Issue link", ["linkId"])
-            if not silent:
-                await link_queries.notify(conn, [_event("link_updated", updated, actor)])
+            await event_queries.append(
+                conn,
+                [
+                    events.link_event(
+                        EventKind.LINK_UPDATED,
+                        updated,
+                        (issue, other),
+                        actor,
+                        silent=silent,
+                        before=link,
+                    )
+                ],
+            )
         return LinkResult(link=updated, source=item.source, target=item.target, created=False)
 
     # -- deleting an issue -------------------------------------------------------------------
@@ -527,10 +552,21 @@ class LinkService:
             raise forbidden("Only an owner of the project or an admin can delete issues", ["iid"])
         async with transaction(self.pool) as conn:
             removed = await link_queries.delete_links_of(conn, issue.id)
-            if not await issue_queries.delete_issue(conn, issue.id):
+            deleted = await issue_queries.delete_issue(conn, issue.id)
+            if deleted is None:
                 raise not_found("Issue", ["iid"])
-            await link_queries.notify(
-                conn, [_event("link_deleted", link, self.access.viewer.user_id) for link in removed]
+            others = {link.other_end(issue.id) for link in removed}
+            ends = [deleted, *await issue_queries.issues_by_ids(conn, sorted(others))]
+            actor = self.access.viewer.user_id
+            await event_queries.append(
+                conn,
+                [
+                    *(
+                        events.link_event(EventKind.LINK_DELETED, link, ends, actor)
+                        for link in removed
+                    ),
+                    events.issue_deleted(deleted, actor),
+                ],
             )
         return issue
 
@@ -546,14 +582,3 @@ def _position(error: DomainError, requests: Sequence[LinkRequest]) -> int:
         if request.path and list(request.path) == path[: len(request.path)]:
             return index
     return 0
-
-
-def _event(kind: str, link: IssueLink, actor: int | None) -> dict[str, Any]:
-    return {
-        "event": kind,
-        "linkId": link.id,
-        "sourceId": link.source_id,
-        "targetId": link.target_id,
-        "linkType": link.link_type.value,
-        "actorId": actor,
-    }

@@ -27,8 +27,9 @@ from issuegraph.domain import graph
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction, GraphService
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.loaders import MISSING, NotLoaded, now_or_later
-from issuegraph.models import IssueState, Role, Visibility
+from issuegraph.models import EventKind, IssueState, Role, Visibility
 from issuegraph.schema.enums import IssueSort, IssueStateEvent
+from issuegraph.schema.events import ChangeEventConnection, Makers, load_event_page
 from issuegraph.schema.execution import in_place
 from issuegraph.schema.graph import CriticalPath, DependencyGraph, DependencyNode, Rollup
 from issuegraph.schema.links import IssueLink, LinkedIssueConnection, LinkedIssueEdge
@@ -509,10 +510,29 @@ class Issue(relay.Node):
             total_weight=found.total_weight,
         )
 
+    @strawberry.field(
+        description="Changes to this issue and to its links, oldest first, from the change "
+        "log: those the viewer sees (a link's, when the viewer reads both of its issues)."
+    )
+    async def events(
+        self,
+        info: Info,
+        kinds: list[EventKind] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> ChangeEventConnection:
+        return await load_event_page(
+            info, EVENT_MAKERS, issue_id=self.pk, kinds=kinds, first=first, after=after
+        )
+
 
 @strawberry.type
 class IssueConnection(Connection[Issue]):
     pass
+
+
+# How `schema.events` makes the Issue and the Project of an event.
+EVENT_MAKERS = Makers(issue=Issue.from_model, project=Project.from_model)
 
 
 def issue_link(link: models.IssueLink, issues: dict[int, Issue]) -> IssueLink:

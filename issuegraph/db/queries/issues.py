@@ -212,9 +212,12 @@ async def update_issue(conn: Any, issue: Issue, *, closed_by_id: int | None) -> 
     return to_issue(row)
 
 
-async def delete_issue(conn: Any, issue_id: int) -> bool:
-    status: str = await conn.execute("delete from issues where id = $1", issue_id)
-    return status.endswith(" 1")
+async def delete_issue(conn: Any, issue_id: int) -> Issue | None:
+    """Delete the issue; return it as it was, or None when it was already gone."""
+    row = await conn.fetchrow(
+        f"delete from issues as i where i.id = $1 returning {COLUMNS}", issue_id
+    )
+    return to_issue(row) if row else None
 
 
 async def issues_by_ids(conn: Any, ids: list[int]) -> list[Issue]:
@@ -359,20 +362,25 @@ async def count_project_issues(
     return count
 
 
-async def set_assignees(conn: Any, issue_id: int, user_ids: list[int]) -> None:
-    await conn.execute(
-        "delete from issue_assignees where issue_id = $1 and user_id <> all($2::bigint[])",
-        issue_id,
-        user_ids,
-    )
-    await conn.execute(
+async def set_assignees(conn: Any, issue_id: int, user_ids: list[int]) -> list[int]:
+    """Make `user_ids` the issue's assignees, in one statement; return the previous ones."""
+    previous: list[int] = await conn.fetchval(
         """
-        insert into issue_assignees (issue_id, user_id)
-        select $1, u from unnest($2::bigint[]) as u on conflict do nothing
+        with previous as (
+            select coalesce(array_agg(user_id order by user_id), '{}') as ids
+              from issue_assignees where issue_id = $1
+        ), removed as (
+            delete from issue_assignees where issue_id = $1 and user_id <> all($2::bigint[])
+        ), added as (
+            insert into issue_assignees (issue_id, user_id)
+            select $1, u from unnest($2::bigint[]) as u on conflict do nothing
+        )
+        select ids from previous
         """,
         issue_id,
         user_ids,
     )
+    return previous
 
 
 async def assignee_ids_by_issue_ids(conn: Any, issue_ids: list[int]) -> dict[int, list[int]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -21,7 +20,6 @@ from issuegraph.models import NOTHING_RELATED, Issue, IssueLink, Related, Stored
 # The model's fields in their order, as in `issues.COLUMNS`: `to_link` passes by position.
 LINK_COLUMNS = ", ".join(f"l.{field.name}" for field in fields(IssueLink))
 LINK_WIDTH = len(fields(IssueLink))
-EVENT_CHANNEL = "issuegraph_link_events"
 
 
 # By the database's label: a dict lookup costs a tenth of the Enum call, row after row.
@@ -312,16 +310,6 @@ async def delete_link(conn: Any, link_id: int) -> IssueLink | None:
         f"delete from issue_links as l where l.id = $1 returning {LINK_COLUMNS}", link_id
     )
     return to_link(row) if row else None
-
-
-async def notify(conn: Any, events: list[dict[str, Any]]) -> None:
-    """Publish change events to LISTEN-ers when (and only if) the transaction commits."""
-    if events:
-        await conn.execute(
-            "select pg_notify($1, e) from unnest($2::text[]) as e",
-            EVENT_CHANNEL,
-            [json.dumps(e, separators=(",", ":")) for e in events],
-        )
 
 
 async def delete_links_of(conn: Any, issue_id: int) -> list[IssueLink]:
