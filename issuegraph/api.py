@@ -16,6 +16,7 @@ from issuegraph.resolvers.links import LinkMutation, LinkQuery
 from issuegraph.resolvers.nodes import NodeQuery
 from issuegraph.resolvers.projects import ProjectMutation, ProjectQuery
 from issuegraph.resolvers.users import UserQuery
+from issuegraph.resolvers.webhooks import WebhookMutation
 from issuegraph.schema.caches import DocumentCache
 from issuegraph.schema.errors import is_expected
 from issuegraph.schema.execution import FastExecutor
@@ -51,7 +52,7 @@ class Query(UserQuery, ProjectQuery, IssueQuery, NodeQuery, LinkQuery, GraphQuer
 
 
 @strawberry.type
-class Mutation(ProjectMutation, IssueMutation, LinkMutation):
+class Mutation(ProjectMutation, IssueMutation, LinkMutation, WebhookMutation):
     pass
 
 

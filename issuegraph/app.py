@@ -13,6 +13,7 @@ from aiohttp import web
 
 from issuegraph.api import schema
 from issuegraph.db.database import open_database
+from issuegraph.delivery import DeliveryWorker
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
@@ -32,6 +33,8 @@ access_log = logging.getLogger("issuegraph.access")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READY_TIMEOUT_SECONDS = 2.0
+# The process's webhook delivery worker, when it runs one (ISSUEGRAPH_WEBHOOK_POLL_MS > 0).
+DELIVERIES = web.AppKey("deliveries", DeliveryWorker)
 
 
 @web.middleware
@@ -118,7 +121,20 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
             app[DATABASE] = database
             yield
 
+    async def deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
+        if settings.webhook_poll_ms == 0:
+            yield
+            return
+        worker = DeliveryWorker(settings, app[DATABASE].dsn)
+        await worker.start()
+        app[DELIVERIES] = worker
+        try:
+            yield
+        finally:
+            await worker.stop()
+
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(deliveries_ctx)
     app.router.add_route("*", "/graphql", graphql_handler(schema))
     setup_playground(app)
     app.router.add_get("/healthz", healthz)
