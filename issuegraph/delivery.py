@@ -305,7 +305,7 @@ class DeliveryWorker:
                 return 0
             project_ids = {p for event in events for p in event.project_ids}
             hooks = await hook_queries.enabled_hooks_of(conn, project_ids)
-            owed: list[tuple[int, int]] = []
+            candidates: list[tuple[Webhook, Event, Access]] = []
             for event in events:
                 for hook, start_xid in hooks:
                     if (
@@ -315,8 +315,17 @@ class DeliveryWorker:
                     ):
                         continue
                     creator = await self._reader(hook.creator_id, cache)
-                    if creator is not None and await event_rules.visible(creator[0], event):
-                        owed.append((hook.id, event.id))
+                    if creator is not None:
+                        candidates.append((hook, event, creator[0]))
+            # Checked together, so that the loaders batch their reads.
+            shown = await asyncio.gather(
+                *(event_rules.visible(access, event) for _, event, access in candidates)
+            )
+            owed = [
+                (hook.id, event.id)
+                for (hook, event, _), visible in zip(candidates, shown, strict=True)
+                if visible
+            ]
             await hook_queries.insert_deliveries(conn, owed)
             await hook_queries.move_cursor(conn, events[-1].position)
         self._close(cache)
@@ -393,7 +402,7 @@ class DeliveryWorker:
                 if isinstance(cause, RefusedAddressError)
                 else f"cannot connect: {connect_error}"
             )
-        except (aiohttp.ClientError, OSError, ValueError) as failed:
+        except Exception as failed:  # noqa: BLE001  (any failure is the attempt's, recorded)
             error = f"{type(failed).__name__}: {failed}"
         elapsed = (time.perf_counter() - started) * 1000
         return None, error[:MAX_ERROR], (elapsed, None)

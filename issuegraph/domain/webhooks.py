@@ -85,8 +85,12 @@ def webhook_url(value: str, *, allow_private: bool, path: Sequence[str | int]) -
     an IP address, is one a delivery may reach."""
     if len(value) > MAX_URL:
         raise bad_input(f"url is too long (at most {MAX_URL} characters)", path, maxLength=MAX_URL)
-    if _UNSAFE_URL_CHARACTER.search(value):
-        raise bad_input("url must not contain spaces, control characters or backslashes", path)
+    if not value.isascii() or _UNSAFE_URL_CHARACTER.search(value):
+        raise bad_input(
+            "url must be ASCII (percent-encode the rest), without spaces, control characters "
+            "or backslashes",
+            path,
+        )
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -177,7 +181,7 @@ async def managed_hook(access: Access, pool: Any, webhook_ref: str | int) -> Web
 def parse_id(ref: str | int) -> int | None:
     """A numeric id given as an ID; None when it cannot name a row."""
     text = str(ref).strip()
-    if not text.isdecimal() or len(text) > MAX_ID_DIGITS:
+    if not (text.isascii() and text.isdecimal()) or len(text) > MAX_ID_DIGITS:
         return None
     value = int(text)
     return value if can_name_a_row(value) else None
