@@ -298,6 +298,8 @@ class DeliveryWorker:
         cache: Readers = {}
         async with transaction(self._pool) as conn:
             cursor = await hook_queries.lock_cursor(conn)
+            if cursor is None:
+                return 0
             events = await event_queries.events_after(
                 conn, cursor, limit=DISPATCH_BATCH, include_silent=False
             )

@@ -808,3 +808,22 @@ async def test_a_delivery_pending_when_the_server_is_killed_is_sent_by_the_next(
     assert again.message["data"]["issue"]["title"] == "Survives"
     (delivery,) = hook["deliveries"]["nodes"]
     assert delivery["attemptCount"] == 1  # the killed attempt was never recorded
+
+
+async def test_two_processes_deliver_each_event_once(
+    make_api: Any, settings: Settings, world: World, receiver: Receiver
+) -> None:
+    first = await make_api(settings)
+    second = await make_api(settings)
+    owner, token = await world.user_with_token("alice")
+    await world.project(owner, "team/app")
+    setup = Setup(first, world, token, "team/app", None, owner)
+    receiver.secret = (await setup.hook(receiver.url, ["ISSUE_CREATED"]))["secret"]
+    for n in range(12):
+        setup.api = (first, second)[n % 2]
+        await setup.issue(f"Issue {n}")
+    await eventually(lambda: _count(receiver, 12))
+    await asyncio.sleep(0.5)
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == 12
+    assert len(set(ids)) == 12

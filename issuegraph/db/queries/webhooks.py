@@ -167,10 +167,13 @@ async def delete_webhook(conn: Any, webhook_id: int) -> bool:
 # -- dispatching --------------------------------------------------------------------------
 
 
-async def lock_cursor(conn: Any) -> Position:
-    """The dispatcher's position, locked until the caller's transaction ends."""
-    row = await conn.fetchrow("select xid::text::bigint as xid, id from webhook_cursor for update")
-    return Position(row["xid"], row["id"])
+async def lock_cursor(conn: Any) -> Position | None:
+    """The dispatcher's position, locked until the caller's transaction ends; None while
+    another process's dispatcher holds it (that one is doing the work)."""
+    row = await conn.fetchrow(
+        "select xid::text::bigint as xid, id from webhook_cursor for update skip locked"
+    )
+    return Position(row["xid"], row["id"]) if row else None
 
 
 async def move_cursor(conn: Any, position: Position) -> None:
@@ -277,10 +280,12 @@ async def record_attempt(
     duration_ms: float,
     error: str | None,
 ) -> None:
+    # Nothing when the delivery went with its hook while it was being sent.
     await conn.execute(
         """
         insert into webhook_attempts (delivery_id, response_status, duration_ms, error)
-        values ($1, $2, $3, $4)
+        select $1, $2, $3, $4
+         where exists (select 1 from webhook_deliveries where id = $1)
         """,
         delivery_id,
         response_status,
