@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ACTIVE = "active"
 DISPATCH_BATCH = 200
 SEND_BATCH = 20
 MAX_ERROR = 500
@@ -283,7 +284,8 @@ class DeliveryWorker:
         """The rules and loaders of a hook's creator, as a viewer reading the API."""
         if user_id not in cache:
             users = await user_queries.users_by_ids(self._pool, [user_id])
-            if users:
+            # A blocked user reads nothing, so a hook of theirs delivers nothing.
+            if users and users[0].state == ACTIVE:
                 viewer = Viewer(user=users[0], scopes=frozenset({TokenScope.READ_API}))
                 loaders = Loaders(self._pool, viewer)
                 cache[user_id] = (Access(viewer, loaders), loaders)

@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
+from issuegraph.db.queries import users as user_queries
 from issuegraph.delivery import backoff_ms, retry_after
 from issuegraph.domain.webhooks import address_allowed, new_secret
 from issuegraph.models import Role, TokenScope, Visibility
@@ -827,3 +828,26 @@ async def test_two_processes_deliver_each_event_once(
     ids = [r.headers["webhook-id"] for r in receiver.received]
     assert len(ids) == 12
     assert len(set(ids)) == 12
+
+
+async def test_a_blocked_creators_hook_delivers_nothing(
+    setup: Setup, receiver: Receiver, pool: Any
+) -> None:
+    receiver.secret = (await setup.hook(receiver.url, ["ISSUE_CREATED"]))["secret"]
+    await setup.issue("Before")
+    await eventually(lambda: _count(receiver, 1))
+    _, other_token = await setup.world.user_with_token("bob")
+    await setup.world.member(setup.project, await _user(pool, "bob"), Role.DEVELOPER)
+    await user_queries.set_user_state(pool, setup.owner.id, "blocked")
+    await setup.issue("While blocked", token=other_token)
+    await asyncio.sleep(1.0)
+    assert len(receiver.received) == 1
+    await user_queries.set_user_state(pool, setup.owner.id, "active")
+    await setup.issue("After", token=other_token)
+    await eventually(lambda: _count(receiver, 2))
+    assert receiver.received[1].message["data"]["issue"]["title"] == "After"
+
+
+async def _user(pool: Any, username: str) -> Any:
+    (user,) = await user_queries.users_by_usernames(pool, [username])
+    return user

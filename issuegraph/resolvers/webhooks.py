@@ -100,7 +100,7 @@ class WebhookMutation:
 
         async def access_of(user_id: int) -> Access | None:
             user = await ctx.loaders.user_by_id.load(user_id)
-            if user is None:
+            if user is None or user.state != "active":
                 return None
             viewer = Viewer(user=user, scopes=frozenset({TokenScope.READ_API}))
             loaders.append(Loaders(ctx.pool, viewer))
