@@ -19,6 +19,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from issuegraph.app import create_app
 from issuegraph.config import Settings
@@ -377,3 +378,295 @@ async def test_a_member_removed_stops_receiving(  # noqa: PLR0917  (fixtures)
         await retitle(api, token, outside, "outside 1")  # the sentinel
         assert titles([await public_events.next()]) == ["outside 1"]
         await private_events.nothing_more()
+
+
+# -- the database going away -------------------------------------------------------------------
+
+TERMINATE_OTHERS = """
+select count(pg_terminate_backend(pid)) from pg_stat_activity
+ where datname = current_database() and pid <> pg_backend_pid()
+"""
+
+
+async def test_events_during_and_after_a_database_outage_arrive_once(
+    api: Api, database_url: str, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    """Every backend of the server (its pool and its LISTEN connection) is terminated with
+    pg_terminate_backend, again and again, while changes commit on a connection of the
+    test's own: the subscriber gets each of them once, in order, then the later ones."""
+    user, token = alice
+    issue = await world.issue(user, public, "before")
+    async with Subscriber(
+        api_ws_url(api), ISSUE_EVENTS, {"project": "acme/public"}, **bearer(token)
+    ) as sub:
+        await retitle(api, token, issue, "before, renamed")
+        assert titles([await sub.next()]) == ["before, renamed"]
+        conn = await asyncpg.connect(database_url)
+        try:
+            own = World(conn)
+            for n in range(3):
+                assert await conn.fetchval(TERMINATE_OTHERS) >= 1
+                await own.issue(user, public, f"during {n}")
+                await asyncio.sleep(0.05)
+            await conn.fetchval(TERMINATE_OTHERS)
+            await asyncio.sleep(1)
+            await own.issue(user, public, "after")
+        finally:
+            await conn.close()
+        got = [await sub.next() for _ in range(4)]
+        assert titles(got) == ["during 0", "during 1", "during 2", "after"]
+        # And the server's own writes work again, and are pushed.
+        await retitle(api, token, issue, "later")
+        assert titles([await sub.next()]) == ["later"]
+        await sub.nothing_more()
+
+
+# -- the protocol and hostile input ------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def raw(
+    url: str, protocol: str = "graphql-transport-ws", **options: Any
+) -> AsyncIterator[Any]:
+    """A WebSocket client that sends no Accept header (the websockets library's)."""
+    async with connect(url, subprotocols=[protocol], **options) as ws:  # type: ignore[list-item]
+        yield ws
+
+
+async def send(ws: Any, message: Any) -> None:
+    await ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+
+async def receive(ws: Any) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    return message
+
+
+async def closed(ws: Any) -> tuple[int, str]:
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+    return ws.close_code, ws.close_reason
+
+
+async def init(ws: Any, payload: dict[str, Any] | None = None) -> None:
+    await send(ws, {"type": "connection_init", **({"payload": payload} if payload else {})})
+    assert (await receive(ws))["type"] == "connection_ack"
+
+
+def subscribe(op: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "subscribe", "id": op, "payload": {"query": query, "variables": variables}}
+
+
+async def outcome(ws: Any, op: str) -> tuple[str, list[dict[str, Any]]]:
+    """The first message of operation `op`: its type and errors."""
+    message = await receive(ws)
+    while message["type"] == "complete" and message["id"] != op:  # an earlier one's end
+        message = await receive(ws)
+    assert message["id"] == op, message
+    payload = message.get("payload")
+    if message["type"] == "error":
+        return "error", payload
+    return message["type"], (payload or {}).get("errors") or []
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_the_upgrade_needs_no_accept_header_and_serves_queries(
+    api: Api, alice: tuple[User, str]
+) -> None:
+    _, token = alice
+    url = api_ws_url(api)
+    viewer = "{ viewer { username } }"
+    async with raw(url) as ws:
+        assert ws.response.headers["X-Request-Id"]
+        await init(ws, {"token": token})
+        await send(ws, subscribe("q", viewer))
+        assert await receive(ws) == {
+            "id": "q",
+            "type": "next",
+            "payload": {"data": {"viewer": {"username": "alice"}}},
+        }
+        assert (await receive(ws))["type"] == "complete"
+        await send(ws, {"type": "ping"})
+        assert (await receive(ws))["type"] == "pong"
+    # The upgrade request's own Authorization header, for clients that can set one.
+    async with raw(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        await init(ws)
+        await send(ws, subscribe("q", viewer))
+        assert (await receive(ws))["payload"]["data"]["viewer"] == {"username": "alice"}
+    async with raw(url) as ws:  # anonymous
+        await init(ws, {})
+        await send(ws, subscribe("q", viewer))
+        assert (await receive(ws))["payload"]["data"]["viewer"] is None
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+@pytest.mark.parametrize(
+    ("payload", "headers"),
+    [
+        ({"Authorization": "Bearer igpat-not-a-token"}, {}),
+        ({"authorization": "Basic abc"}, {}),
+        ({"token": "igpat-not-a-token"}, {}),
+        ({"token": 12}, {}),
+        ({}, {"Authorization": "Bearer igpat-not-a-token"}),
+    ],
+)
+async def test_a_bad_token_closes_with_4403(
+    api: Api, payload: dict[str, Any], headers: dict[str, str]
+) -> None:
+    async with raw(api_ws_url(api), additional_headers=headers) as ws:
+        await send(ws, {"type": "connection_init", "payload": payload})
+        assert await closed(ws) == (4403, "Forbidden")
+
+
+@pytest.fixture
+async def strict(aiohttp_client: Any, settings: Settings) -> AsyncIterator[Api]:
+    """The application with short limits: init timeout, subscriptions, request timeout."""
+    short = replace(
+        settings,
+        ws_init_timeout_seconds=0.3,
+        ws_max_subscriptions=2,
+        request_timeout_seconds=0.3,
+    )
+    client = await aiohttp_client(create_app(short))
+    yield Api(client)
+    await client.close()
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_no_connection_init_in_time_closes_with_4408(strict: Api) -> None:
+    async with raw(api_ws_url(strict)) as ws:
+        assert await closed(ws) == (4408, "Connection initialisation timeout")
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_too_many_subscriptions_on_one_connection(strict: Api, public: Project) -> None:
+    query = 'subscription { issueEvents(project: "acme/public") { cursor } }'
+    async with raw(api_ws_url(strict)) as ws:
+        await init(ws)
+        await send(ws, subscribe("1", query))
+        await send(ws, subscribe("2", query))
+        await send(ws, subscribe("3", query))
+        kind, errors = await outcome(ws, "3")
+        assert kind == "error"
+        assert errors[0]["extensions"] == {
+            "code": "LIMIT_EXCEEDED",
+            "details": {"maxSubscriptions": 2},
+        }
+        await send(ws, {"type": "complete", "id": "1"})
+        await asyncio.sleep(0.1)
+        await send(ws, subscribe("4", query))
+        await send(ws, {"type": "ping"})
+        assert (await receive(ws))["type"] == "pong"  # 4 was accepted: no error before it
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_the_request_timeout_leaves_websockets_alone(
+    strict: Api, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    """The request timeout (0.3 s here) neither closes nor writes into a WebSocket."""
+    user, token = alice
+    issue = await world.issue(user, public, "v0")
+    query = 'subscription { issueEvents(project: "acme/public") { issue { title } } }'
+    async with raw(api_ws_url(strict)) as ws:
+        await init(ws)
+        await send(ws, subscribe("1", query))
+        await asyncio.sleep(1.0)
+        await retitle(strict, token, issue, "v1")
+        message = await receive(ws)
+        assert message["payload"]["data"]["issueEvents"]["issue"]["title"] == "v1"
+        await send(ws, {"type": "ping"})
+        assert (await receive(ws))["type"] == "pong"
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("not json", "WebSocket message must be valid JSON"),
+        (b"\x00\x01", "WebSocket message type must be text"),
+        ("[1, 2]", "A message must be a JSON object"),
+        ({"type": 5}, "A message needs a string `type`"),
+        ({"type": "nonsense"}, "Unknown message type: nonsense"),
+        (
+            {"type": "subscribe", "id": 1, "payload": {"query": "{a}"}},
+            "A subscribe message needs a string `id`",
+        ),
+        (
+            {"type": "subscribe", "id": "1", "payload": "x"},
+            "A subscribe message needs a payload with a string `query`",
+        ),
+        (
+            {"type": "subscribe", "id": "1", "payload": {"query": "{a}", "variables": [1]}},
+            "`variables` must be an object or null",
+        ),
+        ({"type": "complete"}, "A complete message needs a string `id`"),
+    ],
+)
+async def test_malformed_messages_close_with_4400(api: Api, message: Any, reason: str) -> None:
+    async with raw(api_ws_url(api)) as ws:
+        await init(ws)
+        await send(ws, message)
+        assert await closed(ws) == (4400, reason)
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_bad_arguments_and_documents_are_coded_errors(
+    api: Api, alice: tuple[User, str], public: Project
+) -> None:
+    async with raw(api_ws_url(api)) as ws:
+        await send(ws, subscribe("early", "subscription { issueLinkEvents { cursor } }"))
+        assert await closed(ws) == (4401, "Unauthorized")
+    cases = {
+        'subscription { issueLinkEvents(after: "bm9wZQ") { cursor } }': "BAD_USER_INPUT",
+        'subscription { issueEvents(project: "acme/none") { cursor } }': "NOT_FOUND",
+        'subscription { issueEvents(project: "acme/public", issue: 99) { cursor } }': "NOT_FOUND",
+        "subscription { issueLinkEvents(issue: 1) { cursor } }": "BAD_USER_INPUT",
+        "subscription { issueLinkEvents { nope } }": "GRAPHQL_VALIDATION_FAILED",
+        "subscription { issueLinkEvents { cursor }": "GRAPHQL_PARSE_FAILED",
+        "subscription($a: Int!) { issueLinkEvents(issue: $a) { cursor } }": "BAD_USER_INPUT",
+    }
+    async with raw(api_ws_url(api)) as ws:
+        await init(ws)
+        for n, (query, code) in enumerate(cases.items()):
+            await send(ws, subscribe(str(n), query))
+            _, errors = await outcome(ws, str(n))
+            assert [e["extensions"]["code"] for e in errors] == [code], (query, errors)
+            assert errors[0]["extensions"]["requestId"]
+        await send(ws, {"type": "ping"})  # the connection lives on
+        while (message := await receive(ws))["type"] == "complete":
+            pass
+        assert message["type"] == "pong"
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_http_is_unchanged_beside_websockets(api: Api) -> None:
+    """A plain GET or POST never reaches the WebSocket handling; a subscription over HTTP
+    is a request error; a broken upgrade request is a coded 400."""
+    response = await api.gql("{ __typename }")
+    assert response.status == 200
+    assert response.data == {"__typename": "Query"}
+    over_http = await api.gql("subscription { issueLinkEvents { cursor } }")
+    assert over_http.codes == ["BAD_USER_INPUT"]
+    assert "WebSocket" in over_http.errors[0]["message"]
+    broken = await api.client.get(
+        "/graphql", headers={"Upgrade": "websocket", "Connection": "Upgrade"}
+    )
+    assert broken.status == 400
+    assert (await broken.json())["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_legacy_graphql_ws_protocol(
+    api: Api, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    user, token = alice
+    issue = await world.issue(user, public, "v0")
+    async with Subscriber(
+        api_ws_url(api),
+        ISSUE_EVENTS,
+        {"project": "acme/public"},
+        subprotocols=[WebsocketsTransport.APOLLO_SUBPROTOCOL],
+        **bearer(token),
+    ) as sub:
+        await retitle(api, token, issue, "v1")
+        assert titles([await sub.next()]) == ["v1"]
