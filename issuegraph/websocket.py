@@ -80,8 +80,10 @@ TOO_SLOW_REASON: Final = (
     "cursor received"
 )
 SHUTDOWN_REASON: Final = "The server is shutting down"
-# How long closing a connection whose client does not read may take before it is cut.
+# How long closing a connection may take before it is cut; a client too slow to read gets
+# longer, to read what was sent before the close frame that tells it what to do.
 CLOSE_TIMEOUT_SECONDS: Final = 1.0
+SLOW_CLOSE_TIMEOUT_SECONDS: Final = 5.0
 
 
 def is_websocket_upgrade(request: web.Request) -> bool:
@@ -248,6 +250,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
             log.warning("connection_init: database unavailable: %s", error)
             await self.websocket.close(CLOSE_TRY_AGAIN, DATABASE_UNAVAILABLE_MESSAGE)
 
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, WebSocketDisconnected):  # the client left, or was too slow
+            return
+        await super().handle_task_exception(error)
+
     async def handle_subscribe(self, message: Any) -> None:
         limit = self.max_subscriptions_per_connection
         if (
@@ -293,7 +300,9 @@ class BoundedAdapter(AiohttpWebSocketAdapter):
                 await super().send_json(message)
         except TimeoutError:
             log.info("closing a WebSocket whose client does not read (%s)", self.request.remote)
-            await close_or_cut(self.ws, self.request, CLOSE_TOO_SLOW, TOO_SLOW_REASON)
+            await close_or_cut(
+                self.ws, self.request, CLOSE_TOO_SLOW, TOO_SLOW_REASON, SLOW_CLOSE_TIMEOUT_SECONDS
+            )
             raise WebSocketDisconnected from None
 
     async def close(self, code: int, reason: str) -> None:
@@ -301,11 +310,15 @@ class BoundedAdapter(AiohttpWebSocketAdapter):
 
 
 async def close_or_cut(
-    ws: web.WebSocketResponse, request: web.Request, code: int, reason: str
+    ws: web.WebSocketResponse,
+    request: web.Request,
+    code: int,
+    reason: str,
+    within: float = CLOSE_TIMEOUT_SECONDS,
 ) -> None:
     """Close with a close frame, or cut the connection when that does not go through."""
     with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
-        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+        async with asyncio.timeout(within):
             await ws.close(code=code, message=reason.encode()[:123])
             return
     transport = request.transport
