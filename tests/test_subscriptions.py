@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from issuegraph.app import create_app
 from issuegraph.config import Settings
 from issuegraph.models import Project, Role, User, Visibility
-from tests.helpers import Api, World, free_port, serve_process
+from tests.helpers import Api, StatementLog, World, free_port, serve_process
 
 LINK_EVENTS = """
 subscription($project: ID, $issue: Int, $linkTypes: [LinkType!], $after: String) {
@@ -763,3 +763,37 @@ async def test_a_client_that_does_not_read_is_closed_with_4008(
         assert delivered < 5
     finally:
         slow.close()
+
+
+async def test_statements_per_event_do_not_grow_with_the_subscribers(
+    aiohttp_client: Any, settings: Settings, world: World, alice: tuple[User, str], private: Project
+) -> None:
+    """One event to 1 or to 20 subscriptions of one viewer: the same statements (the
+    hub's read, the viewer's checks for the batch), never one per subscriber."""
+    log = StatementLog()
+    client = await aiohttp_client(create_app(settings, on_connect=log.attach))
+    api = Api(client)
+    user, token = alice
+    issue = await world.issue(user, private, "v0")
+    query = 'subscription { issueEvents(project: "acme/private") { issue { title current { title } } actor { username } } }'
+    counts = []
+    try:
+        for subscribers in (1, 20):
+            async with raw(api_ws_url(api)) as ws:
+                await init(ws, {"token": token})
+                for n in range(subscribers):
+                    await send(ws, subscribe(str(n), query))
+                await asyncio.sleep(0.5)
+                log.queries.clear()
+                await retitle(api, token, issue, f"for {subscribers}")
+                for _ in range(subscribers):
+                    message = await receive(ws)
+                    assert (
+                        message["payload"]["data"]["issueEvents"]["issue"]["title"]
+                        == f"for {subscribers}"
+                    )
+                await asyncio.sleep(0.1)
+                counts.append(len(log.queries))
+    finally:
+        await client.close()
+    assert counts[1] == counts[0], counts
