@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -45,6 +45,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from issuegraph.context import Context, Reads
 from issuegraph.domain.access import Access
@@ -90,7 +91,7 @@ def is_websocket_upgrade(request: web.Request) -> bool:
     return request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket"
 
 
-def reads_for(pool: Any) -> Any:
+def reads_for(pool: Any) -> Callable[[Viewer], Reads]:
     """How the hub makes the reads of a viewer: fresh loaders, Access over them."""
 
     def make(viewer: Viewer) -> Reads:
@@ -176,8 +177,6 @@ class CodedSchema:
         return self._mapped(source, context.request_id)
 
     async def subscribe(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
-        from strawberry.types.graphql import OperationType  # noqa: PLC0415
-
         return await self.stream(
             query, allowed_operation_types=(OperationType.SUBSCRIPTION,), **kwargs
         )

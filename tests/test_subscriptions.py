@@ -797,3 +797,38 @@ async def test_statements_per_event_do_not_grow_with_the_subscribers(
     finally:
         await client.close()
     assert counts[1] == counts[0], counts
+
+
+async def test_link_types_and_kinds_filter(
+    api: Api, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    """`linkTypes: [IS_BLOCKED_BY]` means blocks links, either way round; `issueEvents`
+    with `kinds` may take link kinds, and an issue's events only."""
+    user, token = alice
+    one, two, three = [await world.issue(user, public, t) for t in ("one", "two", "three")]
+    url = api_ws_url(api)
+    blocks = {"project": "acme/public", "linkTypes": ["IS_BLOCKED_BY"]}
+    kinds = {
+        "project": "acme/public",
+        "issue": three.iid,
+        "kinds": ["LINK_CREATED", "ISSUE_UPDATED"],
+    }
+    async with (
+        Subscriber(url, LINK_EVENTS, blocks, **bearer(token)) as blocking,
+        Subscriber(url, ISSUE_EVENTS, kinds, **bearer(token)) as of_three,
+    ):
+        await link(api, token, one, two, "RELATES_TO")
+        await link(api, token, two, three, "IS_BLOCKED_BY")  # stored: three blocks two
+        await retitle(api, token, one, "one, renamed")
+        await retitle(api, token, three, "three, renamed")
+        got = (await blocking.next())["issueLinkEvents"]
+        assert got["link"] == {
+            "linkType": "BLOCKS",
+            "source": {"iid": three.iid},
+            "target": {"iid": two.iid},
+        }
+        await blocking.nothing_more()
+        events = [(await of_three.next())["issueEvents"] for _ in range(2)]
+        assert [e["kind"] for e in events] == ["LINK_CREATED", "ISSUE_UPDATED"]
+        assert events[1]["issue"]["title"] == "three, renamed"
+        await of_three.nothing_more(0)

@@ -239,7 +239,7 @@ class Hub(Generic[R]):
             except Exception as error:
                 if not is_operational(error):
                     raise
-                log.warning(
+                log.info(  # once per subscriber: the reader's own warning says it all
                     "subscription: %s: %s; reading again in %.1fs",
                     type(error).__name__,
                     error,
