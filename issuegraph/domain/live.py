@@ -109,6 +109,7 @@ class Hub(Generic[R]):
         # Per viewer, for the current batch: its reads, and the verdicts on events so far.
         self._reads: dict[tuple[int | None, bool], tuple[R, dict[int, bool]]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._followers = 0  # subscribers iterating `follow`
         self.batches = 0
 
     # -- the reader ---------------------------------------------------------------------
@@ -136,10 +137,13 @@ class Hub(Generic[R]):
         delay = RETRY_FIRST_SECONDS
         while True:
             try:
-                if self._position is None:
-                    self._position = self._floor = await event_queries.horizon(self._pool)
-                    self._arrive()
-                await self._read()
+                if not self._followers:
+                    self._forget()  # nobody reads: no statement, until someone subscribes
+                else:
+                    if self._position is None:
+                        self._position = self._floor = await event_queries.horizon(self._pool)
+                        self._arrive()
+                    await self._read()
                 delay = RETRY_FIRST_SECONDS
             except Exception as error:
                 if not is_operational(error):
@@ -156,6 +160,15 @@ class Hub(Generic[R]):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._tick):
                     await self._wake.wait()
+
+    def _forget(self) -> None:
+        """No subscriber: the window goes, and the position (the next reads from the horizon)."""
+        self._wake.clear()
+        if self._position is not None:
+            self._dropped += len(self._events)
+            self._events, self._positions, self._head = [], [], 0
+            self._position = self._floor = None
+            self._reads = {}
 
     async def _read(self) -> None:
         self._wake.clear()
@@ -219,6 +232,20 @@ class Hub(Generic[R]):
         A failure of the database (a check, a page) is waited out: the subscriber reads
         again from its cursor, so nothing is missed and nothing comes twice.
         """
+        self._followers += 1
+        if self._followers == 1:
+            self.wake()
+        deliveries = self._follow(viewer, wanted, after)
+        try:
+            async with contextlib.aclosing(deliveries):
+                async for delivery in deliveries:
+                    yield delivery
+        finally:
+            self._followers -= 1
+
+    async def _follow(
+        self, viewer: Viewer, wanted: Filter, after: Position
+    ) -> AsyncGenerator[tuple[Event, R], None]:
         cursor = after
         delay = RETRY_FIRST_SECONDS
         while True:
