@@ -51,6 +51,7 @@ EXAMPLE_TABS = [
     "UpdateLink",
     "DeleteLink",
     "BulkLinks",
+    "WatchLinkEvents",
     "Dependencies",
     "ReadyIssues",
     "DependencyOrder",
@@ -129,6 +130,33 @@ async def dependencies(base: str, iid: int, token: str | None = None) -> dict[st
     return issue
 
 
+CREATE_LINK = """
+mutation($input: CreateIssueLinkInput!) {
+  createIssueLink(input: $input) { errors { code } created }
+}
+"""
+
+
+def create_link(project: str, iid: int, target: str, target_iid: int) -> dict[str, Any]:
+    return {
+        "query": CREATE_LINK,
+        "variables": {
+            "input": {
+                "project": project,
+                "iid": iid,
+                "targetProject": target,
+                "targetIssueIid": target_iid,
+                "linkType": "RELATES_TO",
+            }
+        },
+    }
+
+
+def foreign_socket(base: str) -> str:
+    """The same server under another origin: localhost instead of 127.0.0.1."""
+    return base.replace("http://127.0.0.1", "ws://localhost", 1) + "/graphql"
+
+
 async def drive_browser(base: str, token: str) -> dict[str, Any]:
     config = {
         "baseUrl": base,
@@ -136,6 +164,15 @@ async def drive_browser(base: str, token: str) -> dict[str, Any]:
         "chromium": str(CHROMIUM),
         "token": token,
         "graph": {"project": "acme/platform", "iid": 5, "direction": "BOTH", "types": LINK_KINDS},
+        # While an anonymous viewer watches: a link to an internal issue, then a public one.
+        "live": {
+            "requests": [
+                create_link("acme/tools", 3, "acme/platform", 2),
+                create_link("acme/platform", 2, "acme/platform", 6),
+            ],
+            "expect": "acme/platform#6",
+            "foreignSocket": foreign_socket(base),
+        },
     }
     proc = await asyncio.create_subprocess_exec(
         "node",
@@ -193,7 +230,12 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
         (ARTIFACTS / picture).unlink(missing_ok=True)
 
     report = await drive_browser(server, token)
-    assert_stayed_on(server, report["seen"])
+    # The one refused connection is the live check's own WebSocket to another origin.
+    foreign = foreign_socket(server)
+    seen = report["seen"]
+    refused = [e for e in seen["consoleErrors"] if foreign in e]
+    seen["consoleErrors"] = [e for e in seen["consoleErrors"] if foreign not in e]
+    assert_stayed_on(server, seen)
 
     # The playground: our build, under our policy, with a tab per capability; the first
     # tab's query, run with the run button, shows the demo data.
@@ -233,5 +275,74 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
     assert_drawn(graph["signedIn"], signed_in)
     assert graph["signedIn"]["nodeCount"] > graph["anonymous"]["nodeCount"]
 
-    for picture in ("playground.png", "graph.png"):
+    for picture in ("playground.png", "graph.png", "playground-live.png"):
         assert (ARTIFACTS / picture).stat().st_size > 10_000, picture
+
+    assert_live(server, token, report["live"], refused)
+
+
+def event_of(response_text: str) -> dict[str, Any]:
+    body = json.loads(response_text)
+    assert "errors" not in body, body
+    event: dict[str, Any] = body["data"]["issueLinkEvents"]
+    return event
+
+
+def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str]) -> None:
+    """ "Watch link events" in one browser tab shows the link "Create a link" makes in another;
+    a changed token reconnects; nothing hidden reaches an anonymous watcher."""
+    created = json.loads(live["created"])
+    assert created["data"]["createIssueLink"]["created"] is True, created
+
+    # The watching tab shows the event, to alice who made it.
+    event = event_of(live["watched"])
+    assert event["kind"] == "LINK_CREATED"
+    assert event["actor"] == {"username": "alice"}
+    assert event["link"] == {
+        "linkType": "BLOCKS",
+        "source": {"reference": "acme/tools#2"},
+        "target": {"reference": "acme/platform#8"},
+    }
+    assert event["cursor"]
+
+    # Over graphql-transport-ws to the page's own origin, the tab's token in connection_init;
+    # with the header changed, the next run connected again with the new one (none).
+    sockets = live["sockets"]
+    ws_url = server.replace("http://", "ws://", 1) + "/graphql"
+    assert [s["url"] for s in sockets] == [ws_url, ws_url]
+    first, second = sockets
+    assert first["sent"][0] == {
+        "type": "connection_init",
+        "payload": {"Authorization": f"Bearer {token}"},
+    }
+    assert first["received"][0]["type"] == "connection_ack"
+    assert first["closed"] is True
+    assert second["sent"][0]["type"] == "connection_init"
+    assert not second["sent"][0].get("payload")
+    subscribes = [m for s in sockets for m in s["sent"] if m["type"] == "subscribe"]
+    assert [m["payload"]["operationName"] for m in subscribes] == ["WatchLinkEvents"] * 2
+    assert [m["payload"]["variables"] for m in subscribes] == [
+        {"after": None},
+        {"after": event["cursor"]},
+    ]
+
+    # Resumed after that event, anonymous: the link to an internal issue stays hidden, the
+    # public one arrives, and nothing else.
+    for answer in live["requests"]:
+        assert answer["data"]["createIssueLink"]["created"] is True, answer
+    delivered = [m["payload"] for m in second["received"] if m["type"] == "next"]
+    assert [p["data"]["issueLinkEvents"]["link"] for p in delivered] == [
+        {
+            "linkType": "RELATES_TO",
+            "source": {"reference": "acme/platform#2"},
+            "target": {"reference": "acme/platform#6"},
+        }
+    ]
+    assert "acme/tools" not in json.dumps(second["received"])
+    assert event_of(live["anonymous"])["link"] == delivered[0]["data"]["issueLinkEvents"]["link"]
+
+    # connect-src lets the page reach its own origin's WebSocket and no other.
+    foreign = foreign_socket(server)
+    assert live["foreignSocket"] == f"connect-src {foreign}"
+    assert refused, "the refused WebSocket left no console error"
+    assert all("Content Security Policy" in e for e in refused), refused
