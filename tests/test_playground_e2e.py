@@ -343,6 +343,7 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
 
     # connect-src lets the page reach its own origin's WebSocket and no other.
     foreign = foreign_socket(server)
-    assert live["foreignSocket"] == f"connect-src {foreign}"
+    assert live["foreignSocket"]["violation"] == f"connect-src {foreign}"
+    assert live["foreignSocket"]["socket"] != "open"
     assert refused, "the refused WebSocket left no console error"
     assert all("Content Security Policy" in e for e in refused), refused

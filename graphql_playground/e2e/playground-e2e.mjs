@@ -106,11 +106,12 @@ async function responseIncludes(page, text) {
   return editorText(page, '.graphiql-response');
 }
 
+// The playground in a new page, once its editor shows the tab it reopened.
 async function openPlayground(context) {
   const page = await context.newPage();
   await page.goto(`${origin}/graphql`, { waitUntil: 'load' });
   await page.waitForFunction(
-    () => document.querySelector('.graphiql-query-editor .view-lines')?.textContent.includes('IssueLinks'),
+    () => (document.querySelector('.graphiql-query-editor .view-lines')?.textContent ?? '').trim() !== '',
     null,
     { timeout },
   );
@@ -201,19 +202,24 @@ async function live(context) {
   seen.cspViolations.push(...(await watcher.evaluate(() => window.__cspViolations ?? [])));
 
   // A WebSocket to any other origin is refused by the page's policy.
-  out.live.foreignSocket = await watcher.evaluate(async (url) => {
+  out.live.foreignSocket = await watcher.evaluate(async ({ url, ms }) => {
     const refused = new Promise((resolve) => {
       document.addEventListener('securitypolicyviolation', (event) => {
         resolve(`${event.violatedDirective} ${event.blockedURI}`);
       }, { once: true });
+      setTimeout(() => resolve(null), ms);
     });
-    try {
-      new WebSocket(url);
-    } catch (error) {
-      return `thrown ${error.name}`;
-    }
-    return refused;
-  }, config.live.foreignSocket);
+    const socket = new Promise((resolve) => {
+      try {
+        const ws = new WebSocket(url);
+        ws.onopen = () => resolve('open');
+        ws.onerror = () => resolve('error');
+      } catch (error) {
+        resolve(`thrown ${error.name}`);
+      }
+    });
+    return { violation: await refused, socket: await socket };
+  }, { url: config.live.foreignSocket, ms: timeout });
   await watcher.close();
   out.live.sockets = sockets;
 }
