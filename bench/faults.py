@@ -902,6 +902,76 @@ def ledger_checks(
     return checks, figures
 
 
+# -- the change log against the links -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """A link event of the change log, in log order."""
+
+    position: tuple[int, int]
+    kind: str
+    link_id: int
+
+
+async def fetch_link_events(conn: asyncpg.Connection) -> list[LoggedEvent]:
+    rows = await conn.fetch(
+        "select xid::text::bigint as xid, id, kind, link_id from events"
+        " where link_id is not null order by xid, id"
+    )
+    return [LoggedEvent((r["xid"], r["id"]), r["kind"], r["link_id"]) for r in rows]
+
+
+CREATED_ONLY = ("link_created",)
+CREATED_THEN_DELETED = ("link_created", "link_deleted")
+
+
+def event_checks(
+    ledger: Ledger, rows: Sequence[LinkRow], logged: Sequence[LoggedEvent]
+) -> tuple[list[Check], dict[str, Any]]:
+    """Every change has exactly one event: each link's events are its creation, then at
+    most its deletion; replaying the log gives the links in the database; every write the
+    client was told about has its event."""
+    histories: dict[int, list[str]] = {}
+    for event in logged:
+        histories.setdefault(event.link_id, []).append(event.kind)
+    malformed = {
+        link_id: kinds
+        for link_id, kinds in histories.items()
+        if tuple(kinds) not in {CREATED_ONLY, CREATED_THEN_DELETED}
+    }
+    replayed = {link_id for link_id, kinds in histories.items() if tuple(kinds) == CREATED_ONLY}
+    present = {row.id for row in rows}
+    missing: list[str] = []
+    for op in ledger.ops:
+        if op.outcome != OK or op.link_id is None:
+            continue
+        if op.kind == "create" and "link_created" not in histories.get(op.link_id, []):
+            missing.append(f"op {op.id}: created link {op.link_id}, no event")
+        if op.kind == "delete" and "link_deleted" not in histories.get(op.link_id, []):
+            missing.append(f"op {op.id}: deleted link {op.link_id}, no event")
+    checks = [
+        Check(
+            "each link's events: created once, then deleted at most once",
+            not malformed,
+            f"{len(histories)} links in the log"
+            + (f"; malformed: {list(malformed.items())[:5]}" if malformed else ""),
+        ),
+        Check(
+            "the change log replays to the links in the database",
+            replayed == present,
+            f"{len(present)} links; only in the log: {sorted(replayed - present)[:5]}; "
+            f"only in the table: {sorted(present - replayed)[:5]}",
+        ),
+        Check(
+            "every acknowledged create and delete has its event",
+            not missing,
+            f"{len(missing)} missing" + (f": {missing[:5]}" if missing else ""),
+        ),
+    ]
+    return checks, {"link events": len(logged), "links in the log": len(histories)}
+
+
 # -- set-up: the database, the data, the server --------------------------------------------
 
 
@@ -1462,9 +1532,13 @@ async def run(
         rows = await fetch_links(conn)
         rules = rule_checks(rows, options.max_links) + await sql_checks(conn)
         notes = await note_ops(conn)
+        logged = await fetch_link_events(conn)
     finally:
         await conn.close()
     ledger_results, figures = ledger_checks(ledger, rows, notes)
+    logged_results, logged_figures = event_checks(ledger, rows, logged)
+    ledger_results += logged_results
+    figures.update(logged_figures)
     figures["unexpected refusal codes"] = dict(ledger.unexpected_codes)
     checks = ledger_results + rules + behaviour_checks(phases, options.recovery_limit)
     return {

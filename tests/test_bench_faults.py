@@ -18,9 +18,11 @@ from bench.faults import (
     IssueRef,
     Ledger,
     LinkRow,
+    LoggedEvent,
     Pair,
     check_database,
     classify,
+    event_checks,
     ledger_checks,
     rule_checks,
 )
@@ -173,3 +175,38 @@ def test_classify_tells_refusals_from_unknown_outcomes():
     assert (html.outcome, html.code) == (ERROR, "HTTP_500_NOT_JSON")
     ok = classify(200, body({"data": {"f": {"errors": [], "link": {"databaseId": 1}}}}), "f")
     assert (ok.outcome, ok.payload) == (OK, {"errors": [], "link": {"databaseId": 1}})
+
+
+def _logged(*events: tuple[str, int]) -> list[LoggedEvent]:
+    return [LoggedEvent((1, n), kind, link_id) for n, (kind, link_id) in enumerate(events)]
+
+
+def test_event_checks_pass_a_log_that_replays_to_the_table():
+    rows = [LinkRow(1, 1, 2, "blocks"), LinkRow(3, 5, 6, "relates")]
+    logged = _logged(
+        ("link_created", 1),
+        ("link_created", 2),
+        ("link_deleted", 2),
+        ("link_created", 3),
+    )
+    assert _failed(event_checks(Ledger([]), rows, logged)[0]) == set()
+
+
+def test_event_checks_catch_a_lost_a_doubled_and_a_ghost_event():
+    rows = [LinkRow(1, 1, 2, "blocks"), LinkRow(3, 5, 6, "relates")]
+    logged = _logged(
+        ("link_created", 1),
+        ("link_created", 1),  # twice
+        ("link_created", 2),  # deleted, but its deletion was not logged
+        # link 3 exists with no event at all
+    )
+    ledger = Ledger([])
+    first, second = IssueRef(5, "p", 1), IssueRef(6, "p", 2)
+    op = ledger.op(1, "create", first, second, "RELATES_TO", tagged=False, link_id=3)
+    op.outcome = OK
+    failed = _failed(event_checks(ledger, rows, logged)[0])
+    assert failed == {
+        "each link's events: created once, then deleted at most once",
+        "the change log replays to the links in the database",
+        "every acknowledged create and delete has its event",
+    }
