@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from issuegraph.resolvers.events import EventQuery
+from issuegraph.resolvers.events import EventQuery, EventSubscription
 from issuegraph.resolvers.graph import GraphQuery
 from issuegraph.resolvers.issues import IssueMutation, IssueQuery
 from issuegraph.resolvers.links import LinkMutation, LinkQuery
@@ -55,9 +55,15 @@ class Mutation(ProjectMutation, IssueMutation, LinkMutation):
     pass
 
 
+@strawberry.type
+class Subscription(EventSubscription):
+    pass
+
+
 schema = IssuegraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[QueryLimits, DocumentCache],
     execution_context_class=FastExecutor,
 )

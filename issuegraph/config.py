@@ -81,6 +81,15 @@ class Settings:
     request_timeout_seconds: float = 30.0
     # "json" (one JSON object a line) or "text".
     log_format: str = "json"
+    # Subscriptions over WebSocket (docs/events.md, "Subscriptions").
+    ws_max_subscriptions: int = 100
+    ws_init_timeout_seconds: float = 10.0
+    ws_ping_interval_seconds: float = 20.0
+    ws_send_timeout_seconds: float = 10.0
+    # Recent events the process keeps in memory for its subscribers.
+    live_window: int = 10_000
+    # How often the change log is read even without a notification, in seconds.
+    live_tick_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,4 +118,11 @@ class Settings:
             statement_timeout_ms=_int("ISSUEGRAPH_STATEMENT_TIMEOUT_MS", 10_000, minimum=0),
             request_timeout_seconds=_int("ISSUEGRAPH_REQUEST_TIMEOUT_MS", 30_000, minimum=1) / 1000,
             log_format=_choice("ISSUEGRAPH_LOG_FORMAT", ("json", "text"), "json"),
+            ws_max_subscriptions=_int("ISSUEGRAPH_WS_MAX_SUBSCRIPTIONS", 100, minimum=1),
+            ws_init_timeout_seconds=_int("ISSUEGRAPH_WS_INIT_TIMEOUT_MS", 10_000, minimum=1) / 1000,
+            ws_ping_interval_seconds=_int("ISSUEGRAPH_WS_PING_INTERVAL_MS", 20_000, minimum=100)
+            / 1000,
+            ws_send_timeout_seconds=_int("ISSUEGRAPH_WS_SEND_TIMEOUT_MS", 10_000, minimum=1) / 1000,
+            live_window=_int("ISSUEGRAPH_LIVE_WINDOW", 10_000, minimum=1),
+            live_tick_seconds=_int("ISSUEGRAPH_LIVE_TICK_MS", 5_000, minimum=10) / 1000,
         )
