@@ -175,7 +175,8 @@ async function live(context) {
   await watcher.screenshot({ path: join(config.artifacts, 'playground-live.png') });
 
   // Anonymous now, resuming after the event just seen: stop, change the header, run again.
-  const cursor = JSON.parse(out.live.watched).data.issueLinkEvents.cursor;
+  const [shown] = sockets[0].received.filter((message) => message.type === 'next');
+  const { cursor } = shown.payload.data.issueLinkEvents;
   await watcher.locator('.graphiql-execute-button').click();
   await fillEditorTool(watcher, 'Variables', JSON.stringify({ after: cursor }));
   await fillEditorTool(watcher, 'Headers', JSON.stringify({ Authorization: 'Bearer <paste a token>' }));
