@@ -311,8 +311,8 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
 
     # The watching tab shows the event, to alice who made it.
     sockets = live["sockets"]
-    assert len(sockets) == 2, sockets
-    first, second = sockets
+    assert len(sockets) == 3, sockets
+    first, second, third = sockets
     [event] = events_received(first)
     assert event["kind"] == "LINK_CREATED"
     assert event["actor"] == {"username": "alice"}
@@ -327,7 +327,7 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
     # Over graphql-transport-ws to the page's own origin, the tab's token in connection_init;
     # with the header changed, the next run connected again with the new one (none).
     ws_url = server.replace("http://", "ws://", 1) + "/graphql"
-    assert [s["url"] for s in sockets] == [ws_url, ws_url]
+    assert [s["url"] for s in sockets] == [ws_url] * 3
     assert first["sent"][0] == {
         "type": "connection_init",
         "payload": {"Authorization": f"Bearer {token}"},
@@ -338,6 +338,7 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
     assert not second["sent"][0].get("payload")
     subscribes = [m for s in sockets for m in s["sent"] if m["type"] == "subscribe"]
     assert [m["payload"]["operationName"] for m in subscribes] == ["WatchLinkEvents"] * 2
+    assert second["closed"] is True
     assert [m["payload"]["variables"] for m in subscribes] == [
         {"after": None},
         {"after": event["cursor"]},
@@ -356,6 +357,18 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
     }
     assert "acme/tools" not in json.dumps(second["received"])
     assert shows(live["anonymous"], public), live["anonymous"]
+
+    # A token the server refuses: one connection, closed with 4403, and the tab says why.
+    assert third["sent"] == [
+        {"type": "connection_init", "payload": {"Authorization": "Bearer not-a-token"}}
+    ]
+    assert third["closed"] is True
+    assert live["socketsWhenRefused"] == 3
+    refusal = (
+        "The server refused the token of the Authorization header (WebSocket closed with 4403)"
+    )
+    assert compact(refusal) in compact(live["refused"]), live["refused"]
+    assert all("401 (Unauthorized)" in e for e in live["refusedConsole"]), live["refusedConsole"]
 
     # connect-src lets the page reach its own origin's WebSocket and no other.
     foreign = foreign_socket(server)

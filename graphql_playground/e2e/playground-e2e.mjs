@@ -221,7 +221,18 @@ async function live(context) {
     });
     return { violation: await refused, socket: await socket };
   }, { url: config.live.foreignSocket, ms: timeout });
+
+  // A token the server refuses: the tab says so at once, with no attempt to connect again.
+  // (Its HTTP requests, such as the schema's, are answered 401: the console errors from
+  // here on are reported on their own.)
+  const consoleErrors = seen.consoleErrors.length;
+  await watcher.locator('.graphiql-execute-button').click();
+  await fillEditorTool(watcher, 'Headers', JSON.stringify({ Authorization: 'Bearer not-a-token' }));
+  await watcher.locator('.graphiql-execute-button').click();
+  out.live.refused = await responseIncludes(watcher, '4403');
+  out.live.socketsWhenRefused = sockets.length;
   await watcher.close();
+  out.live.refusedConsole = seen.consoleErrors.splice(consoleErrors);
   out.live.sockets = sockets;
 }
 

@@ -86,7 +86,22 @@ async function sameOriginFetch(url, init) {
 // 4403: the server refused the token in connection_init; trying it again changes nothing.
 // Any other close (the network, a restarting server) is retried, with graphql-ws's backoff.
 const REFUSED = 4403;
-const shouldRetry = (event) => !(event && typeof event === 'object' && event.code === REFUSED);
+const closedWith = (event, code) => Boolean(event) && typeof event === 'object' && event.code === code;
+const shouldRetry = (event) => !closedWith(event, REFUSED);
+
+// Why a subscription ended, as GraphQL errors: the tab shows them like any other answer's.
+// (Handing GraphiQL's iterator an error instead leaves an unhandled rejection behind.)
+function asErrors(error, token) {
+  if (Array.isArray(error)) return error;
+  if (closedWith(error, REFUSED)) {
+    const refused = token ? 'the token of the Authorization header' : 'the connection';
+    return [{ message: `The server refused ${refused} (WebSocket closed with ${REFUSED}): check the Headers tab.` }];
+  }
+  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
+    return [{ message: `The WebSocket closed: ${error.code} ${error.reason || ''}`.trim() }];
+  }
+  return [{ message: error instanceof Error ? error.message : String(error) }];
+}
 
 // One lazy graphql-ws client per token: its socket opens with its first subscription and
 // closes after its last. A tab whose token changed subscribes on a new connection that
@@ -122,7 +137,8 @@ function liveEntry(token) {
         next: (value) => sink.next(value),
         error: (error) => {
           end();
-          sink.error(error);
+          sink.next({ errors: asErrors(error, token) });
+          sink.complete();
         },
         complete: () => {
           end();
