@@ -173,6 +173,14 @@ async def drive_browser(base: str, token: str) -> dict[str, Any]:
             "expect": "acme/platform#6",
             "foreignSocket": foreign_socket(base),
         },
+        # One link before the connection drops, one while it is down.
+        "reconnect": {
+            "requests": [
+                create_link("acme/platform", 3, "acme/platform", 8),
+                create_link("acme/platform", 4, "acme/platform", 8),
+            ],
+            "expect": ["acme/platform#3", "acme/platform#4"],
+        },
     }
     proc = await asyncio.create_subprocess_exec(
         "node",
@@ -281,6 +289,7 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
         assert (ARTIFACTS / picture).stat().st_size > 10_000, picture
 
     assert_live(server, token, report["live"], refused)
+    assert_resumed(report["reconnect"])
 
 
 def compact(text: str) -> str:
@@ -376,3 +385,28 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
     assert live["foreignSocket"]["socket"] != "open"
     assert refused, "the refused WebSocket left no console error"
     assert all("Content Security Policy" in e for e in refused), refused
+
+
+def assert_resumed(reconnect: dict[str, Any]) -> None:
+    """A dropped connection: the tab connects again, subscribes after the last event it
+    showed, and the link made while it was down arrives, once."""
+    for answer in reconnect["answers"]:
+        assert answer["data"]["createIssueLink"]["created"] is True, answer
+    # The link was made after the first connection closed, before the second opened.
+    assert reconnect["timeline"] == ["open 1", "closed 1", "created while closed", "open 2"]
+    first, second = reconnect["connections"]
+    assert len(events_received(first)) == 1, first
+    assert len(events_received(second)) == 1, second
+    [before] = events_received(first)
+    [meanwhile] = events_received(second)
+    assert before["link"]["source"] == {"reference": "acme/platform#3"}
+    assert meanwhile["link"]["source"] == {"reference": "acme/platform#4"}
+    subscribes = [
+        m["payload"]["variables"]
+        for c in (first, second)
+        for m in c["sent"]
+        if m["type"] == "subscribe"
+    ]
+    assert subscribes == [{"after": None}, {"after": before["cursor"]}]
+    assert second["sent"][0]["payload"] == first["sent"][0]["payload"]
+    assert shows(reconnect["shown"], meanwhile), reconnect["shown"]

@@ -236,6 +236,79 @@ async function live(context) {
   out.live.sockets = sockets;
 }
 
+// A link created through the page, by a plain HTTP request with the test's token.
+async function post(page, body) {
+  return page.evaluate(async ({ request, token }) => {
+    const response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(request),
+    });
+    return response.json();
+  }, { request: body, token: config.token });
+}
+
+// The connection drops under a running subscription: the playground connects again and
+// resumes after the last event it showed, so a link made meanwhile still arrives. The
+// page's WebSocket goes through Playwright (to the real server), which can cut it.
+async function reconnect(context) {
+  const page = await openPlayground(context);
+  const connections = [];
+  const timeline = [];
+  await page.routeWebSocket(/\/graphql$/, (ws) => {
+    const number = connections.length + 1;
+    const server = ws.connectToServer();
+    const record = { sent: [], received: [], page: ws, server, cut: false };
+    connections.push(record);
+    timeline.push(`open ${number}`);
+    ws.onMessage((message) => {
+      record.sent.push(JSON.parse(String(message)));
+      server.send(message);
+    });
+    // What the page received: nothing once the connection is cut.
+    server.onMessage((message) => {
+      if (record.cut) return;
+      record.received.push(JSON.parse(String(message)));
+      ws.send(message);
+    });
+  });
+  await openTab(page, 'WatchLinkEvents');
+  await fillEditorTool(page, 'Variables', JSON.stringify({ after: null }));
+  await fillEditorTool(page, 'Headers', JSON.stringify({ Authorization: `Bearer ${config.token}` }));
+  await page.locator('.graphiql-execute-button').click();
+  const started = (n) => connections.length >= n
+    && connections[n - 1].sent.some((message) => message.type === 'subscribe');
+  const until = async (condition, what) => {
+    const deadline = Date.now() + timeout;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(timeline)}`);
+      await page.waitForTimeout(50);
+    }
+  };
+  await until(() => started(1), 'the first subscription never started');
+  const [before, meanwhile] = config.reconnect.requests;
+  const answers = [await post(page, before)];
+  await responseIncludes(page, config.reconnect.expect[0]);
+
+  // Both ends: the page sees it close, the server's connection ends.
+  connections[0].cut = true;
+  await connections[0].server.close({ code: 1012, reason: 'Service Restart' });
+  await connections[0].page.close({ code: 1012, reason: 'Service Restart' });
+  timeline.push('closed 1');
+  answers.push(await post(page, meanwhile));
+  timeline.push('created while closed');
+  await until(() => started(2), 'the subscription never resumed');
+  const shown = await responseIncludes(page, config.reconnect.expect[1]);
+  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
+  await page.close();
+  out.reconnect = {
+    answers,
+    shown,
+    timeline,
+    connections: connections.map(({ sent, received }) => ({ sent, received })),
+  };
+}
+
 async function graphView(context) {
   const page = await context.newPage();
   const g = config.graph;
@@ -373,6 +446,7 @@ try {
   await playground(context);
   await graphView(context);
   await live(context);
+  await reconnect(context);
 } catch (error) {
   failure = String(error?.stack ?? error);
 } finally {

@@ -188,7 +188,8 @@ mutation BulkLinks($input: CreateIssueLinksInput!) {
 # (\`.venv/bin/issuegraph tokens create alice\`) to see it.
 #
 # after: null starts from now. To resume later without missing anything, put the cursor
-# of the last event you saw into the variables and run again.
+# of the last event you saw into the variables and run again. (When the connection drops,
+# the playground reconnects and does that by itself.)
 subscription WatchLinkEvents($after: String) {
   issueLinkEvents(project: "acme/platform", after: $after) {
     cursor

@@ -103,6 +103,13 @@ function asErrors(error, token) {
   return [{ message: error instanceof Error ? error.message : String(error) }];
 }
 
+// The cursor of an event a subscription delivered: its one root field's `cursor`.
+function cursorOf(result) {
+  const values = Object.values(result?.data ?? {});
+  const cursor = values.length === 1 ? values[0]?.cursor : undefined;
+  return typeof cursor === 'string' ? cursor : null;
+}
+
 // One lazy graphql-ws client per token: its socket opens with its first subscription and
 // closes after its last. A tab whose token changed subscribes on a new connection that
 // sends the new token; a subscription already running keeps the connection it started on,
@@ -124,7 +131,13 @@ function liveEntry(token) {
   // Counts the subscriptions running on the client, so that an idle client of an old
   // token can be let go.
   const counted = {
-    subscribe(payload, sink) {
+    subscribe(params, sink) {
+      // graphql-ws subscribes again with this payload after it reconnects. An operation
+      // with an $after variable gets the cursor of the last event delivered in it, so the
+      // subscription resumes right after that event: nothing missed, nothing twice.
+      const variables = params.variables ?? {};
+      const resumable = Object.hasOwn(variables, 'after');
+      const payload = resumable ? { ...params, variables: { ...variables } } : params;
       entry.running += 1;
       let ended = false;
       const end = () => {
@@ -134,7 +147,11 @@ function liveEntry(token) {
         prune();
       };
       const dispose = client.subscribe(payload, {
-        next: (value) => sink.next(value),
+        next: (value) => {
+          const cursor = resumable ? cursorOf(value) : null;
+          if (cursor) payload.variables.after = cursor;
+          sink.next(value);
+        },
         error: (error) => {
           end();
           sink.next({ errors: asErrors(error, token) });
