@@ -44,6 +44,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from issuegraph.context import Context, Reads
 from issuegraph.domain.access import Access
@@ -182,6 +183,14 @@ class CodedSchema:
     @staticmethod
     async def _mapped(source: Any, request_id: str) -> AsyncGenerator[Any, None]:
         async with contextlib.aclosing(source):
+            try:
+                first = await anext(source)
+            except StopAsyncIteration:
+                return
+            except GraphQLError as error:  # a syntax error, raised by the document cache
+                yield PreExecutionError(data=None, errors=[CodedError(error, request_id)])
+                return
+            yield _coded(first, request_id)
             async for result in source:
                 yield _coded(result, request_id)
 
