@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -45,6 +45,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from issuegraph.context import Context, Reads
 from issuegraph.domain.access import Access
@@ -80,15 +81,17 @@ TOO_SLOW_REASON: Final = (
     "cursor received"
 )
 SHUTDOWN_REASON: Final = "The server is shutting down"
-# How long closing a connection whose client does not read may take before it is cut.
+# How long closing a connection may take before it is cut; a client too slow to read gets
+# longer, to read what was sent before the close frame that tells it what to do.
 CLOSE_TIMEOUT_SECONDS: Final = 1.0
+SLOW_CLOSE_TIMEOUT_SECONDS: Final = 5.0
 
 
 def is_websocket_upgrade(request: web.Request) -> bool:
     return request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket"
 
 
-def reads_for(pool: Any) -> Any:
+def reads_for(pool: Any) -> Callable[[Viewer], Reads]:
     """How the hub makes the reads of a viewer: fresh loaders, Access over them."""
 
     def make(viewer: Viewer) -> Reads:
@@ -174,8 +177,6 @@ class CodedSchema:
         return self._mapped(source, context.request_id)
 
     async def subscribe(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
-        from strawberry.types.graphql import OperationType  # noqa: PLC0415
-
         return await self.stream(
             query, allowed_operation_types=(OperationType.SUBSCRIPTION,), **kwargs
         )
@@ -248,6 +249,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
             log.warning("connection_init: database unavailable: %s", error)
             await self.websocket.close(CLOSE_TRY_AGAIN, DATABASE_UNAVAILABLE_MESSAGE)
 
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, WebSocketDisconnected):  # the client left, or was too slow
+            return
+        await super().handle_task_exception(error)
+
     async def handle_subscribe(self, message: Any) -> None:
         limit = self.max_subscriptions_per_connection
         if (
@@ -293,7 +299,9 @@ class BoundedAdapter(AiohttpWebSocketAdapter):
                 await super().send_json(message)
         except TimeoutError:
             log.info("closing a WebSocket whose client does not read (%s)", self.request.remote)
-            await close_or_cut(self.ws, self.request, CLOSE_TOO_SLOW, TOO_SLOW_REASON)
+            await close_or_cut(
+                self.ws, self.request, CLOSE_TOO_SLOW, TOO_SLOW_REASON, SLOW_CLOSE_TIMEOUT_SECONDS
+            )
             raise WebSocketDisconnected from None
 
     async def close(self, code: int, reason: str) -> None:
@@ -301,11 +309,15 @@ class BoundedAdapter(AiohttpWebSocketAdapter):
 
 
 async def close_or_cut(
-    ws: web.WebSocketResponse, request: web.Request, code: int, reason: str
+    ws: web.WebSocketResponse,
+    request: web.Request,
+    code: int,
+    reason: str,
+    within: float = CLOSE_TIMEOUT_SECONDS,
 ) -> None:
     """Close with a close frame, or cut the connection when that does not go through."""
     with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
-        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+        async with asyncio.timeout(within):
             await ws.close(code=code, message=reason.encode()[:123])
             return
     transport = request.transport

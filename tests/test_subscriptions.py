@@ -4,11 +4,13 @@ WebSocket clients (gql's transports, and the websockets library for the raw prot
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Self
 
@@ -24,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from issuegraph.app import create_app
 from issuegraph.config import Settings
 from issuegraph.models import Project, Role, User, Visibility
-from tests.helpers import Api, World, free_port, serve_process
+from tests.helpers import Api, StatementLog, World, free_port, serve_process
 
 LINK_EVENTS = """
 subscription($project: ID, $issue: Int, $linkTypes: [LinkType!], $after: String) {
@@ -140,6 +142,24 @@ async def retitle(api: Api, token: str, issue: Any, title: str) -> None:
 
 def titles(results: list[dict[str, Any]], field: str = "issueEvents") -> list[str]:
     return [r[field]["issue"]["title"] for r in results]
+
+
+@pytest.fixture
+async def app_with(
+    aiohttp_client: Any, settings: Settings
+) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
+    """Makes the application with settings changed, served on a loopback port; each is
+    closed before the test's database is dropped."""
+    clients: list[Any] = []
+
+    async def make(**changes: Any) -> Api:
+        client = await aiohttp_client(create_app(replace(settings, **changes)))
+        clients.append(client)
+        return Api(client)
+
+    yield make
+    for client in clients:
+        await client.close()
 
 
 @pytest.fixture
@@ -279,11 +299,10 @@ async def test_resume_after_the_last_cursor(
 
 
 async def test_a_subscriber_behind_the_window_catches_up_from_the_log(
-    aiohttp_client: Any, settings: Settings, world: World, alice: tuple[User, str], public: Project
+    app_with: Any, world: World, alice: tuple[User, str], public: Project
 ) -> None:
     """With a window of 2 events, a replay of 6 reads the database, then follows the window."""
-    client = await aiohttp_client(create_app(replace(settings, live_window=2)))
-    api = Api(client)
+    api = await app_with(live_window=2)
     user, token = alice
     issue = await world.issue(user, public, "v0")
     variables = {"project": "acme/public", "issue": issue.iid}
@@ -299,7 +318,6 @@ async def test_a_subscriber_behind_the_window_catches_up_from_the_log(
             await retitle(api, token, issue, f"v{n}")
         assert titles([await sub.next() for _ in range(4)]) == [f"v{n}" for n in range(8, 12)]
         await sub.nothing_more()
-    await client.close()
 
 
 # -- who sees what -----------------------------------------------------------------------------
@@ -520,17 +538,12 @@ async def test_a_bad_token_closes_with_4403(
 
 
 @pytest.fixture
-async def strict(aiohttp_client: Any, settings: Settings) -> AsyncIterator[Api]:
+async def strict(app_with: Any) -> Api:
     """The application with short limits: init timeout, subscriptions, request timeout."""
-    short = replace(
-        settings,
-        ws_init_timeout_seconds=0.3,
-        ws_max_subscriptions=2,
-        request_timeout_seconds=0.3,
+    api: Api = await app_with(
+        ws_init_timeout_seconds=0.3, ws_max_subscriptions=2, request_timeout_seconds=0.3
     )
-    client = await aiohttp_client(create_app(short))
-    yield Api(client)
-    await client.close()
+    return api
 
 
 @pytest.mark.usefixtures("no_tracebacks")
@@ -670,3 +683,152 @@ async def test_the_legacy_graphql_ws_protocol(
     ) as sub:
         await retitle(api, token, issue, "v1")
         assert titles([await sub.next()]) == ["v1"]
+
+
+class SlowReader:
+    """A WebSocket client over asyncio streams, whose reading really stops while it does
+    not read (stream backpressure, a small receive buffer): the websockets library reads
+    on regardless."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> SlowReader:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)  # noqa: FBT003
+        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message).encode()
+        mask = os.urandom(4)
+        assert len(data) < 65536
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        self.writer.write(bytes([0x81, 0x80 | 126]) + len(data).to_bytes(2) + mask + masked)
+
+    async def frame(self) -> tuple[int, bytes]:
+        first, second = await self.reader.readexactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(await self.reader.readexactly(2))
+        elif length == 127:
+            length = int.from_bytes(await self.reader.readexactly(8))
+        return first & 0x0F, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_a_client_that_does_not_read_is_closed_with_4008(
+    app_with: Any, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    """Its sends block past ISSUEGRAPH_WS_SEND_TIMEOUT_MS: the server stops sending and
+    closes with 4008 and a reason that says to resume with `after:`; the client reads what
+    was sent before, then the close."""
+    api = await app_with(ws_send_timeout_seconds=0.3)
+    client = api.client
+    user, token = alice
+    issue = await world.issue(user, public, "v0", description="x" * 500_000)
+    big = " ".join(f"d{n}: current {{ description }}" for n in range(10))  # 5 MB an event
+    query = f'subscription {{ issueEvents(project: "acme/public") {{ cursor issue {{ {big} }} }} }}'
+    slow = await SlowReader.open(client.host, client.port)
+    try:
+        slow.send({"type": "connection_init"})
+        assert await slow.frame() == (1, b'{"type":"connection_ack"}')
+        slow.send(subscribe("1", query))
+        await asyncio.sleep(0.3)
+        for n in range(1, 6):
+            await retitle(api, token, issue, f"v{n}")
+        await asyncio.sleep(1.5)  # not reading
+        delivered = 0
+        while (frame := await asyncio.wait_for(slow.frame(), TIMEOUT))[0] == 1:
+            assert json.loads(frame[1])["type"] == "next"
+            delivered += 1
+        opcode, payload = frame
+        assert opcode == 8  # close
+        assert int.from_bytes(payload[:2]) == 4008
+        assert b"after" in payload[2:]
+        assert delivered < 5
+    finally:
+        slow.close()
+
+
+async def test_statements_per_event_do_not_grow_with_the_subscribers(
+    aiohttp_client: Any, settings: Settings, world: World, alice: tuple[User, str], private: Project
+) -> None:
+    """One event to 1 or to 20 subscriptions of one viewer: the same statements (the
+    hub's read, the viewer's checks for the batch), never one per subscriber."""
+    log = StatementLog()
+    client = await aiohttp_client(create_app(settings, on_connect=log.attach))
+    api = Api(client)
+    user, token = alice
+    issue = await world.issue(user, private, "v0")
+    query = 'subscription { issueEvents(project: "acme/private") { issue { title current { title } } actor { username } } }'
+    counts = []
+    try:
+        for subscribers in (1, 20):
+            async with raw(api_ws_url(api)) as ws:
+                await init(ws, {"token": token})
+                for n in range(subscribers):
+                    await send(ws, subscribe(str(n), query))
+                await asyncio.sleep(0.5)
+                log.queries.clear()
+                await retitle(api, token, issue, f"for {subscribers}")
+                for _ in range(subscribers):
+                    message = await receive(ws)
+                    assert (
+                        message["payload"]["data"]["issueEvents"]["issue"]["title"]
+                        == f"for {subscribers}"
+                    )
+                await asyncio.sleep(0.1)
+                counts.append(len(log.queries))
+    finally:
+        await client.close()
+    assert counts[1] == counts[0], counts
+
+
+async def test_link_types_and_kinds_filter(
+    api: Api, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    """`linkTypes: [IS_BLOCKED_BY]` means blocks links, either way round; `issueEvents`
+    with `kinds` may take link kinds, and an issue's events only."""
+    user, token = alice
+    one, two, three = [await world.issue(user, public, t) for t in ("one", "two", "three")]
+    url = api_ws_url(api)
+    blocks = {"project": "acme/public", "linkTypes": ["IS_BLOCKED_BY"]}
+    kinds = {
+        "project": "acme/public",
+        "issue": three.iid,
+        "kinds": ["LINK_CREATED", "ISSUE_UPDATED"],
+    }
+    async with (
+        Subscriber(url, LINK_EVENTS, blocks, **bearer(token)) as blocking,
+        Subscriber(url, ISSUE_EVENTS, kinds, **bearer(token)) as of_three,
+    ):
+        await link(api, token, one, two, "RELATES_TO")
+        await link(api, token, two, three, "IS_BLOCKED_BY")  # stored: three blocks two
+        await retitle(api, token, one, "one, renamed")
+        await retitle(api, token, three, "three, renamed")
+        got = (await blocking.next())["issueLinkEvents"]
+        assert got["link"] == {
+            "linkType": "BLOCKS",
+            "source": {"iid": three.iid},
+            "target": {"iid": two.iid},
+        }
+        await blocking.nothing_more()
+        events = [(await of_three.next())["issueEvents"] for _ in range(2)]
+        assert [e["kind"] for e in events] == ["LINK_CREATED", "ISSUE_UPDATED"]
+        assert events[1]["issue"]["title"] == "three, renamed"
+        await of_three.nothing_more(0)

@@ -106,7 +106,8 @@ class Hub(Generic[R]):
         self._floor: Position | None = None
         self._wake = asyncio.Event()
         self._arrived = asyncio.Event()  # set, and replaced by a new one, at every batch
-        self._reads: dict[tuple[int | None, bool], R] = {}
+        # Per viewer, for the current batch: its reads, and the verdicts on events so far.
+        self._reads: dict[tuple[int | None, bool], tuple[R, dict[int, bool]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
 
@@ -193,10 +194,13 @@ class Hub(Generic[R]):
 
     def reads(self, viewer: Viewer) -> R:
         """The reads of `viewer` for the current batch, shared by its subscriptions."""
+        return self._of(viewer)[0]
+
+    def _of(self, viewer: Viewer) -> tuple[R, dict[int, bool]]:
         key = (viewer.user_id, viewer.is_admin)
         found = self._reads.get(key)
         if found is None:
-            found = self._reads[key] = self._reads_for(viewer)
+            found = self._reads[key] = (self._reads_for(viewer), {})
         return found
 
     async def horizon(self) -> Position:
@@ -235,7 +239,7 @@ class Hub(Generic[R]):
             except Exception as error:
                 if not is_operational(error):
                     raise
-                log.warning(
+                log.info(  # once per subscriber: the reader's own warning says it all
                     "subscription: %s: %s; reading again in %.1fs",
                     type(error).__name__,
                     error,
@@ -267,8 +271,8 @@ class Hub(Generic[R]):
             kinds=wanted.kinds,
             include_silent=False,
         )
-        reads = self.reads(viewer)
-        for event in await self._shown(reads, wanted, found):
+        reads, shown = await self._shown(viewer, wanted, found)
+        for event in shown:
             yield event, reads, event.position
         if found:
             cursor = found[-1].position
@@ -294,17 +298,25 @@ class Hub(Generic[R]):
                 continue
             chunk = self._events[index : index + CHUNK]
             seq += len(chunk)
-            reads = self.reads(viewer)
-            for event in await self._shown(reads, wanted, chunk):
+            reads, shown = await self._shown(viewer, wanted, chunk)
+            for event in shown:
                 yield event, reads, event.position
             yield None, None, chunk[-1].position
 
-    @staticmethod
-    async def _shown(reads: R, wanted: Filter, events: list[Event]) -> list[Event]:
+    async def _shown(
+        self, viewer: Viewer, wanted: Filter, events: list[Event]
+    ) -> tuple[R, list[Event]]:
+        """The reads of the viewer for this batch, and those of `events` that match and that
+        the viewer sees. A verdict is reached once per viewer and batch, for all of the
+        viewer's subscriptions."""
+        reads, verdicts = self._of(viewer)
         matching = [event for event in events if wanted.matches(event)]
-        if not matching:
-            return []
-        return await visible_events(reads.access, matching)
+        unknown = [event for event in matching if event.id not in verdicts]
+        if unknown:
+            seen = {event.id for event in await visible_events(reads.access, unknown)}
+            for event in unknown:
+                verdicts[event.id] = event.id in seen
+        return reads, [event for event in matching if verdicts[event.id]]
 
 
 def is_operational(error: BaseException) -> bool:
