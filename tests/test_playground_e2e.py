@@ -5,6 +5,10 @@ playwright-core from the playground's own devDependencies: the node script
 graphql_playground/e2e/playground-e2e.mjs clicks through the pages and reports what it saw;
 this test asserts on it. Screenshots land in test-artifacts/.
 
+Besides the queries and the graph view, the live part: a subscription in one browser tab
+shows the link another tab creates, over a WebSocket to the page's own origin (every frame
+recorded); a changed token reconnects; a refused one says so; a cut connection resumes.
+
 Without Chromium, Node.js or the built playground the test is skipped, unless
 ISSUEGRAPH_E2E=required (as `make test` sets), which makes that a failure.
 """
