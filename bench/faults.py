@@ -35,6 +35,16 @@ per-issue limit, and the notes against the creates. Limitation: a pair's expecte
 relies on no one else writing it; a rule broken across pairs (a cycle, a second parent) is
 caught by the invariant checks, not by the ledger.
 
+The change log and its readers, through all three phases: the first writer (owner of every
+project) registers a webhook per project for link events, pointing at a receiver in this
+process that verifies every Standard Webhooks signature, and subscribes over WebSocket to
+every link event, subscribing again after its last cursor whenever the connection ends
+(the server killed, the database away). After the writes settle, both get up to 60 s to
+receive what the log owes them. Then: each link's events are its creation and at most its
+deletion, the log replays to the links in the table, every acknowledged create and delete
+has its event; the subscriber saw every pushed event exactly once, in log order; every
+event owed to a hook was delivered at least once.
+
 Writes bench/results/faults.md, faults.json and faults-server.log (the server's output).
 Exit status: 0 when every check passes; 1 when a data check fails (something acknowledged
 lost, a refused or deleted link present, a rule broken in the database, a half-made link);
@@ -66,6 +76,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import asyncpg
+from aiohttp import web
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from issuegraph.db.database import create_database_if_missing
 from issuegraph.db.embedded import EmbeddedServer, start_embedded
@@ -84,6 +96,8 @@ if TYPE_CHECKING:
 RESULTS = Path(__file__).resolve().parent / "results"
 DATABASE = "issuegraph_faults"
 NOTE_PREFIX = "faults-op "
+# How long the subscriber and the webhooks get, after the last write, to receive it all.
+LIVE_CATCH_UP_SECONDS = 60.0
 MAX_PARENT_DEPTH = 8
 PROJECTS = (
     ("faults/public", Visibility.PUBLIC),
@@ -972,6 +986,284 @@ def event_checks(
     return checks, {"link events": len(logged), "links in the log": len(histories)}
 
 
+# -- live readers: a subscriber that resumes, and a webhook receiver -----------------------
+
+LINK_KIND_NAMES = ("LINK_CREATED", "LINK_UPDATED", "LINK_DELETED")
+SUBSCRIBE = """subscription($after: String) {
+  issueLinkEvents(after: $after) { databaseId cursor } }"""
+CREATE_HOOK = """mutation($input: CreateWebhookInput!) {
+  createWebhook(input: $input) { errors { code message } secret webhook { databaseId } } }"""
+
+
+@dataclass
+class Subscriber:
+    """Subscribed to every link event the whole run, over WebSocket; whenever the connection
+    ends (the server killed, the database away), it subscribes again after the last cursor
+    it saw, as a careful client does."""
+
+    url: str
+    token: str
+    received: list[int] = field(default_factory=list)
+    cursor: str | None = None
+    connections: int = 0
+    closes: Counter[str] = field(default_factory=Counter)
+
+    async def run(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._connection(session, stop)
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as error:
+                self.closes[type(error).__name__] += 1
+            if not stop.is_set():
+                await asyncio.sleep(0.2)
+
+    async def _connection(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        async with session.ws_connect(
+            self.url, protocols=("graphql-transport-ws",), heartbeat=5
+        ) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"token": self.token}})
+            ack = await ws.receive_json(timeout=10)
+            if ack.get("type") != "connection_ack":
+                self.closes[f"init: {ack.get('type')}"] += 1
+                return
+            self.connections += 1
+            payload = {"query": SUBSCRIBE, "variables": {"after": self.cursor}}
+            await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                while True:
+                    receiving = asyncio.create_task(ws.receive())
+                    await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not receiving.done():
+                        receiving.cancel()
+                        return
+                    message = receiving.result()
+                    if message.type is not aiohttp.WSMsgType.TEXT:
+                        self.closes[f"close {ws.close_code}"] += 1
+                        return
+                    self._handle(json.loads(message.data))
+            finally:
+                stopping.cancel()
+
+    def _handle(self, data: dict[str, Any]) -> None:
+        if data.get("type") == "next" and data["payload"].get("data"):
+            event = data["payload"]["data"]["issueLinkEvents"]
+            self.received.append(event["databaseId"])
+            self.cursor = event["cursor"]
+        elif data.get("type") in {"error", "complete"} or data.get("payload", {}).get("errors"):
+            self.closes[f"{data.get('type')}"] += 1
+            raise ValueError(f"subscription ended: {data}")
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on loopback: verifies every signature (Standard Webhooks), and
+    keeps the event ids each hook delivered."""
+
+    secrets: dict[int, str] = field(default_factory=dict)  # hook id -> secret
+    delivered: dict[int, set[int]] = field(default_factory=dict)  # hook id -> event ids
+    requests: int = 0
+    bad_signatures: int = 0
+    runner: web.AppRunner | None = None
+    url: str = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook/{hook}", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/hook"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        hook = int(request.match_info["hook"])
+        body = await request.read()
+        try:
+            Webhook(self.secrets[hook]).verify(body, dict(request.headers))
+        except (KeyError, WebhookVerificationError):
+            self.bad_signatures += 1
+            return web.Response(status=400)
+        event = json.loads(body)["data"]["eventId"]
+        self.delivered.setdefault(hook, set()).add(event)
+        return web.Response(status=204)
+
+    async def register(self, client: Client, token: str) -> dict[int, str]:
+        """One hook per project, for its link events; returns hook id -> project path.
+
+        Each hook gets a URL of its own, so the receiver knows which secret signs it: the
+        URL is fixed at creation, so the hook is made with a placeholder and pointed at
+        its own path once its id is known."""
+        hooks: dict[int, str] = {}
+        for path, _ in PROJECTS:
+            variables = {
+                "input": {"project": path, "url": f"{self.url}/0", "kinds": LINK_KIND_NAMES}
+            }
+            async with client.session.post(
+                client.url,
+                json={"query": CREATE_HOOK, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                made = (await response.json())["data"]["createWebhook"]
+            if made["errors"]:
+                raise RuntimeError(f"createWebhook refused: {made['errors']}")
+            hook = made["webhook"]["databaseId"]
+            self.secrets[hook] = made["secret"]
+            hooks[hook] = path
+            async with client.session.post(
+                client.url,
+                json={
+                    "query": "mutation($i: UpdateWebhookInput!) { updateWebhook(input: $i)"
+                    " { errors { code } } }",
+                    "variables": {"i": {"webhook": hook, "url": f"{self.url}/{hook}"}},
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                answer = await response.json()
+            if answer["data"]["updateWebhook"]["errors"]:
+                raise RuntimeError(f"updateWebhook refused: {answer}")
+        return hooks
+
+
+async def owed_events(conn: asyncpg.Connection, hooks: dict[int, str]) -> dict[int, set[int]]:
+    """The link events each hook's project owes it: not silent, naming the project."""
+    owed: dict[int, set[int]] = {}
+    for hook, path in hooks.items():
+        rows = await conn.fetch(
+            """
+            select e.id from events e join projects p on p.id = any(e.project_ids)
+             where lower(p.full_path) = $1 and e.link_id is not null and not e.silent
+            """,
+            path,
+        )
+        owed[hook] = {r["id"] for r in rows}
+    return owed
+
+
+async def pushed_events(conn: asyncpg.Connection) -> list[int]:
+    rows = await conn.fetch(
+        "select id from events where link_id is not null and not silent order by xid, id"
+    )
+    return [r["id"] for r in rows]
+
+
+async def until_caught_up(
+    dsn: str, subscriber: Subscriber, receiver: Receiver, hooks: dict[int, str], seconds: float
+) -> None:
+    """Wait until the subscriber and every hook have what the log owes them (or time out)."""
+    deadline = time.perf_counter() + seconds
+    conn = await asyncpg.connect(dsn)
+    try:
+        while time.perf_counter() < deadline:
+            pushed = await pushed_events(conn)
+            owed = await owed_events(conn, hooks)
+            if len(subscriber.received) >= len(pushed) and all(
+                owed[h] <= receiver.delivered.get(h, set()) for h in hooks
+            ):
+                return
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+
+
+def live_checks(
+    subscriber: Subscriber,
+    receiver: Receiver,
+    pushed: Sequence[int],
+    owed: dict[int, set[int]],
+) -> tuple[list[Check], dict[str, Any]]:
+    received = subscriber.received
+    duplicates = len(received) - len(set(received))
+    missing = [e for e in pushed if e not in set(received)]
+    undelivered = {h: sorted(ids - receiver.delivered.get(h, set())) for h, ids in owed.items()}
+    undelivered = {h: ids for h, ids in undelivered.items() if ids}
+    checks = [
+        Check(
+            "the resuming subscriber saw every pushed link event exactly once, in log order",
+            list(received) == list(pushed),
+            f"{len(pushed)} in the log, {len(received)} received, {duplicates} twice, "
+            f"{len(missing)} missing {missing[:5]}, over {subscriber.connections} connections",
+        ),
+        Check(
+            "every link event owed to a webhook was delivered at least once",
+            not undelivered,
+            f"{sum(len(ids) for ids in owed.values())} owed to {len(owed)} hooks"
+            + (f"; undelivered: {dict(list(undelivered.items())[:3])}" if undelivered else ""),
+        ),
+        Check(
+            "every webhook request carried a valid signature",
+            receiver.bad_signatures == 0 and receiver.requests > 0,
+            f"{receiver.requests} requests, {receiver.bad_signatures} bad signatures",
+        ),
+    ]
+    figures = {
+        "subscriber connections": subscriber.connections,
+        "subscriber connection ends": dict(subscriber.closes),
+        "events pushed": len(pushed),
+        "webhook requests": receiver.requests,
+    }
+    return checks, figures
+
+
+@dataclass
+class Live:
+    """The live readers of a run: the hooks' receiver and the resuming subscriber."""
+
+    receiver: Receiver
+    hooks: dict[int, str]
+    subscriber: Subscriber
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    @classmethod
+    async def start(cls, client: Client, port: int, token: str) -> Live:
+        receiver = Receiver()
+        await receiver.start()
+        hooks = await receiver.register(client, token)
+        subscriber = Subscriber(f"ws://127.0.0.1:{port}/graphql", token)
+        stop = asyncio.Event()
+        task = asyncio.create_task(subscriber.run(client.session, stop))
+        await asyncio.sleep(1.0)  # (its first subscription starts at the log's horizon)
+        return cls(receiver, hooks, subscriber, stop, task)
+
+    async def finish(self, dsn: str) -> None:
+        """Give both what the log owes them, then stop them."""
+        await until_caught_up(
+            dsn, self.subscriber, self.receiver, self.hooks, LIVE_CATCH_UP_SECONDS
+        )
+        self.stop.set()
+        await self.task
+        await self.receiver.stop()
+
+
+async def data_checks(
+    dsn: str, options: Options, ledger: Ledger, live: Live
+) -> tuple[list[Check], dict[str, Any]]:
+    """The database, its change log and what the live readers got, against the ledger."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await fetch_links(conn)
+        rules = rule_checks(rows, options.max_links) + await sql_checks(conn)
+        notes = await note_ops(conn)
+        logged = await fetch_link_events(conn)
+        pushed = await pushed_events(conn)
+        owed = await owed_events(conn, live.hooks)
+    finally:
+        await conn.close()
+    ledger_results, figures = ledger_checks(ledger, rows, notes)
+    logged_results, logged_figures = event_checks(ledger, rows, logged)
+    live_results, live_figures = live_checks(live.subscriber, live.receiver, pushed, owed)
+    figures.update(logged_figures)
+    figures.update(live_figures)
+    figures["unexpected refusal codes"] = dict(ledger.unexpected_codes)
+    return ledger_results + logged_results + live_results + rules, figures
+
+
 # -- set-up: the database, the data, the server --------------------------------------------
 
 
@@ -1492,6 +1784,8 @@ async def run(
         )
         client = Client(session, f"http://127.0.0.1:{server.port}/graphql", time.perf_counter)
         tokens = seeded.writer_tokens
+        # The first writer owns every project: it registers the hooks and subscribes.
+        live = await Live.start(client, server.port, tokens[0])
         bench = Bench(
             options,
             client,
@@ -1525,22 +1819,11 @@ async def run(
         phases["server-kill"] = summary
         deadline = time.perf_counter() + 30
         await asyncio.gather(*(w.settle(deadline) for w in bench.writers))
+        await live.finish(dsn)
     # Nothing may change the database while it is checked.
     server.stop()
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await fetch_links(conn)
-        rules = rule_checks(rows, options.max_links) + await sql_checks(conn)
-        notes = await note_ops(conn)
-        logged = await fetch_link_events(conn)
-    finally:
-        await conn.close()
-    ledger_results, figures = ledger_checks(ledger, rows, notes)
-    logged_results, logged_figures = event_checks(ledger, rows, logged)
-    ledger_results += logged_results
-    figures.update(logged_figures)
-    figures["unexpected refusal codes"] = dict(ledger.unexpected_codes)
-    checks = ledger_results + rules + behaviour_checks(phases, options.recovery_limit)
+    checks, figures = await data_checks(dsn, options, ledger, live)
+    checks += behaviour_checks(phases, options.recovery_limit)
     return {
         "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
@@ -1609,6 +1892,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ISSUEGRAPH_HOST": "127.0.0.1",
             "ISSUEGRAPH_LOG_LEVEL": "WARNING",
             "ISSUEGRAPH_MAX_LINKS_PER_ISSUE": str(options.max_links),
+            # The bench's webhook receiver listens on loopback; retries come quickly.
+            "ISSUEGRAPH_WEBHOOK_ALLOW_PRIVATE": "true",
+            "ISSUEGRAPH_WEBHOOK_BACKOFF_MS": "200",
+            "ISSUEGRAPH_WEBHOOK_BACKOFF_MAX_MS": "2000",
         }
         server = ServerProcess(env, free_port(), log_path)
         report = asyncio.run(run(options, embedded, server, started))

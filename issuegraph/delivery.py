@@ -53,6 +53,7 @@ from issuegraph.models import (
     Webhook,
     WebhookDelivery,
 )
+from issuegraph.schema.errors import operational_code
 
 if TYPE_CHECKING:
     from issuegraph.config import Settings
@@ -263,8 +264,11 @@ class DeliveryWorker:
                 busy = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("webhook delivery round failed")
+            except Exception as error:
+                if operational_code(error) is None:
+                    log.exception("webhook delivery round failed")
+                else:
+                    log.warning("webhook delivery round: database unavailable: %r", error)
             if busy:
                 continue
             with contextlib.suppress(TimeoutError):
@@ -354,9 +358,17 @@ class DeliveryWorker:
     async def _deliver(self, delivery: WebhookDelivery, hook: Webhook, cache: Readers) -> None:
         try:
             await self._send(delivery, hook, cache)
-        except Exception:
+        except Exception as error:
             # The claim runs out and the delivery is tried again.
-            log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+            if operational_code(error) is None:
+                log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+            else:
+                log.warning(
+                    "webhook delivery %s: database unavailable (%r); tried again when its"
+                    " claim runs out",
+                    delivery.id,
+                    error,
+                )
 
     async def _send(self, delivery: WebhookDelivery, hook: Webhook, cache: Readers) -> None:
         event = await event_queries.event_by_id(self._pool, delivery.event_id)
