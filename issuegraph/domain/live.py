@@ -54,6 +54,18 @@ class Reads(Protocol):
 
 
 R = TypeVar("R", bound=Reads)
+# Per viewer and batch: for each event judged, the judgement that holds it (the ids of the
+# events it found visible), shared by every subscription of the viewer that asks.
+Verdicts = dict[int, "asyncio.Future[frozenset[int]]"]
+
+
+async def _judge(access: Access, events: list[Event], verdicts: Verdicts) -> frozenset[int]:
+    try:
+        return frozenset(event.id for event in await visible_events(access, events))
+    except BaseException:
+        for event in events:  # judged again by whoever asks next
+            verdicts.pop(event.id, None)
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,7 @@ class Hub(Generic[R]):
         self._wake = asyncio.Event()
         self._arrived = asyncio.Event()  # set, and replaced by a new one, at every batch
         # Per viewer, for the current batch: its reads, and the verdicts on events so far.
-        self._reads: dict[tuple[int | None, bool], tuple[R, dict[int, bool]]] = {}
+        self._reads: dict[tuple[int | None, bool], tuple[R, Verdicts]] = {}
         self._task: asyncio.Task[None] | None = None
         self._followers = 0  # subscribers iterating `follow`
         self.batches = 0
@@ -209,7 +221,7 @@ class Hub(Generic[R]):
         """The reads of `viewer` for the current batch, shared by its subscriptions."""
         return self._of(viewer)[0]
 
-    def _of(self, viewer: Viewer) -> tuple[R, dict[int, bool]]:
+    def _of(self, viewer: Viewer) -> tuple[R, Verdicts]:
         key = (viewer.user_id, viewer.is_admin)
         found = self._reads.get(key)
         if found is None:
@@ -335,15 +347,15 @@ class Hub(Generic[R]):
     ) -> tuple[R, list[Event]]:
         """The reads of the viewer for this batch, and those of `events` that match and that
         the viewer sees. A verdict is reached once per viewer and batch, for all of the
-        viewer's subscriptions."""
+        viewer's subscriptions: the first to ask judges, the others await its answer."""
         reads, verdicts = self._of(viewer)
         matching = [event for event in events if wanted.matches(event)]
         unknown = [event for event in matching if event.id not in verdicts]
         if unknown:
-            seen = {event.id for event in await visible_events(reads.access, unknown)}
+            judging = asyncio.ensure_future(_judge(reads.access, unknown, verdicts))
             for event in unknown:
-                verdicts[event.id] = event.id in seen
-        return reads, [event for event in matching if verdicts[event.id]]
+                verdicts[event.id] = judging
+        return reads, [event for event in matching if event.id in await verdicts[event.id]]
 
 
 def is_operational(error: BaseException) -> bool:
