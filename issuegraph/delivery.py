@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from issuegraph.config import Settings
 
 log = logging.getLogger(__name__)
+# How long a wake-up waits for more commits to join its round.
+WAKE_COALESCE_SECONDS = 0.05
 
 ACTIVE = "active"
 DISPATCH_BATCH = 200
@@ -274,6 +276,9 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._wake.wait()
+                # Woken by a commit: the commits of the next moment share the round, so
+                # that a busy log costs a few rounds a second, not one per write.
+                await asyncio.sleep(WAKE_COALESCE_SECONDS)
             self._wake.clear()
 
     async def run_once(self) -> bool:

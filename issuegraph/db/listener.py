@@ -53,8 +53,14 @@ class Listener:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception as error:  # noqa: BLE001  (stopping: the connection is dropped)
+                # Cancelled in the middle of a statement (a LISTEN just sent), asyncpg may
+                # refuse the state its protocol is left in; the connection goes anyway.
+                log.debug("change log listener stopped: %s: %s", type(error).__name__, error)
             self._task = None
 
     def _notified(self, *_args: Any) -> None:
