@@ -31,6 +31,7 @@ from issuegraph.loaders.links import (
 from issuegraph.loaders.notes import NoteCountByIssueLoader, NotePageByIssueLoader
 from issuegraph.loaders.projects import (
     ProjectByIdLoader,
+    ProjectByKeyLoader,
     ProjectByPathLoader,
     ViewerRoleByProjectLoader,
 )
@@ -70,6 +71,10 @@ class Loaders:
     @cached_property
     def project_by_path(self) -> ProjectByPathLoader:
         return ProjectByPathLoader(self)
+
+    @cached_property
+    def project_by_key(self) -> ProjectByKeyLoader:
+        return ProjectByKeyLoader(self)
 
     @cached_property
     def viewer_role_by_project(self) -> ViewerRoleByProjectLoader:
@@ -176,6 +181,7 @@ class Loaders:
         for project in projects:
             self.project_by_id.prime(project.id, project)
             self.project_by_path.prime(project.full_path.lower(), project)
+            self.project_by_key.prime(project.key, project)
 
     def prime_missing_project_paths(self, paths: Iterable[str]) -> None:
         self.project_by_path.prime_many(dict.fromkeys(paths))
@@ -252,6 +258,7 @@ class Loaders:
     def project_written(self, project: Project) -> None:
         self.project_by_id.prime(project.id, project, force=True)
         self.project_by_path.prime(project.full_path.lower(), project, force=True)
+        self.project_by_key.prime(project.key, project, force=True)
         self.viewer_role_by_project.clear(project.id)
 
     def issue_written(self, issue: Issue) -> None:
