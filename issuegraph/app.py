@@ -15,6 +15,7 @@ from issuegraph.api import schema
 from issuegraph.db.database import open_database
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
+from issuegraph.rest import setup_rest
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
 from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
 from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
     app.cleanup_ctx.append(database_ctx)
     app.router.add_route("*", "/graphql", graphql_handler(schema))
     setup_playground(app)
+    setup_rest(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -1,0 +1,13 @@
+"""The REST facades: GitLab's, Jira's and SourceCraft's issue-link APIs over the same domain
+services, access rules and change log as the GraphQL API (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from issuegraph.rest import gitlab
+
+
+def setup_rest(app: web.Application) -> None:
+    """Add the facades' routes."""
+    app.router.add_route("*", gitlab.PREFIX + "/{tail:.*}", gitlab.handler())
