@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from issuegraph.rest import gitlab
+from issuegraph.rest import gitlab, jira
 
 
 def setup_rest(app: web.Application) -> None:
     """Add the facades' routes."""
     app.router.add_route("*", gitlab.PREFIX + "/{tail:.*}", gitlab.handler())
+    jira_handler = jira.handler()
+    for prefix in jira.PREFIXES:
+        app.router.add_route("*", prefix + "/{tail:.*}", jira_handler)
