@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from issuegraph.rest import gitlab, jira
+from issuegraph.rest import gitlab, jira, sourcecraft
 
 
 def setup_rest(app: web.Application) -> None:
@@ -14,3 +14,4 @@ def setup_rest(app: web.Application) -> None:
     jira_handler = jira.handler()
     for prefix in jira.PREFIXES:
         app.router.add_route("*", prefix + "/{tail:.*}", jira_handler)
+    app.router.add_route("*", sourcecraft.PREFIX + "/{tail:.*}", sourcecraft.handler())
