@@ -77,7 +77,9 @@ _REASONS: Final = {
 def _body(error: RestError, _request_id: str) -> dict[str, Any]:
     message = error.message
     reason = _REASONS.get(error.status)
-    if reason is not None and not message.startswith(str(error.status)):
+    if reason is not None and message.lower() == reason.lower():
+        message = f"{error.status} {reason}"
+    elif reason is not None and not message.startswith(str(error.status)):
         message = f"{error.status} {reason} - {message}"
     return {"message": message}
 
