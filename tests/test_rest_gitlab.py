@@ -395,9 +395,30 @@ async def test_hostile_requests_get_gitlabs_shape_and_a_4xx(scene, http):
         await http.call("GET", "/api/v4/nothing/here"),
         await http.call("PUT", path, headers=token),
         await http.call("DELETE", f"{path}/abc", headers=token),
+        await http.call("POST", path, data=b"target_project_id=%ff%fe&target_issue_iid=2", headers=token | {"Content-Type": "application/x-www-form-urlencoded"}),
+        await http.call("POST", path, data=b"--x\r\nnonsense", headers=token | {"Content-Type": "multipart/form-data"}),
+        await http.call("POST", path, data=b"--x\r\nnonsense", headers=token | {"Content-Type": "multipart/form-data; boundary=x"}),
+        await http.call("DELETE", f"{path}/1", headers={"PRIVATE-TOKEN": ""}),
     ]  # fmt: skip
     statuses = [status for status, _, _ in answers]
-    assert statuses == [400, 413, 415, 400, 404, 400, 404, 404, 404, 404, 400, 400, 404, 405, 400]
+    assert statuses[:15] == [
+        400,
+        413,
+        415,
+        400,
+        404,
+        400,
+        404,
+        404,
+        404,
+        404,
+        400,
+        400,
+        404,
+        405,
+        400,
+    ]
+    assert statuses[15:] == [404, 400, 400, 401]
     for status, body, headers in answers:
         assert set(body) == {"message"}, body
         assert headers["X-Request-Id"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
@@ -208,6 +209,8 @@ async def read_body(call: Call, *, forms: bool = False) -> Any:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except (ValueError, HttpProcessingError):  # a form that does not parse
+        raise bad_request("Unable to parse the request body as a form") from None
     if not body.strip():
         return {}
     if request.content_type != APPLICATION_JSON:

@@ -362,6 +362,7 @@ def _create_link(ref: str, iid_segment: str) -> CallHandler:
                 parameter="link_type",
                 allowed=list(LINK_TYPES),
             )
+        call.access.require_writer()  # before anything is looked up
         if source_number is None:
             raise RestError(404, "NOT_FOUND", "404 Issue Not Found")
         if target_number is None:
@@ -390,6 +391,7 @@ def _delete_link(ref: str, iid_segment: str, link_segment: str) -> CallHandler:
     async def handler(call: Call) -> web.Response:
         number = iid(iid_segment, "issue_iid")
         link_id = _link_id(link_segment)
+        call.access.require_writer()  # before anything is looked up
         if number is None:
             raise RestError(404, "NOT_FOUND", "404 Issue Not Found")
         if link_id is None:
