@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from issuegraph.resolvers.events import EventQuery
+from issuegraph.resolvers.events import EventQuery, EventSubscription
 from issuegraph.resolvers.graph import GraphQuery
 from issuegraph.resolvers.issues import IssueMutation, IssueQuery
 from issuegraph.resolvers.links import LinkMutation, LinkQuery
 from issuegraph.resolvers.nodes import NodeQuery
 from issuegraph.resolvers.projects import ProjectMutation, ProjectQuery
 from issuegraph.resolvers.users import UserQuery
+from issuegraph.resolvers.webhooks import WebhookMutation
 from issuegraph.schema.caches import DocumentCache
 from issuegraph.schema.errors import is_expected
 from issuegraph.schema.execution import FastExecutor
@@ -51,13 +52,19 @@ class Query(UserQuery, ProjectQuery, IssueQuery, NodeQuery, LinkQuery, GraphQuer
 
 
 @strawberry.type
-class Mutation(ProjectMutation, IssueMutation, LinkMutation):
+class Mutation(ProjectMutation, IssueMutation, LinkMutation, WebhookMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(EventSubscription):
     pass
 
 
 schema = IssuegraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[QueryLimits, DocumentCache],
     execution_context_class=FastExecutor,
 )

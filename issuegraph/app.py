@@ -13,12 +13,16 @@ from aiohttp import web
 
 from issuegraph.api import schema
 from issuegraph.db.database import open_database
+from issuegraph.db.listener import Listener
+from issuegraph.delivery import DeliveryWorker
+from issuegraph.domain.live import Hub
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
 from issuegraph.rest import setup_rest
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
-from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
+from issuegraph.state import DATABASE, LIVE, REQUEST_ID, SETTINGS, WEBSOCKETS
 from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
+from issuegraph.websocket import close_all, graphql_endpoint, reads_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -33,6 +37,8 @@ access_log = logging.getLogger("issuegraph.access")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READY_TIMEOUT_SECONDS = 2.0
+# The process's webhook delivery worker, when it runs one (ISSUEGRAPH_WEBHOOK_POLL_MS > 0).
+DELIVERIES = web.AppKey("deliveries", DeliveryWorker)
 
 
 @web.middleware
@@ -61,7 +67,8 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
                 error_body(RequestErrorCode.INTERNAL, INTERNAL_MESSAGE, request_id), 500, request_id
             )
         status = response.status
-        response.headers["X-Request-Id"] = request_id
+        if not response.prepared:  # a WebSocket has sent its headers (and its id) already
+            response.headers["X-Request-Id"] = request_id
         return response
     finally:
         if access_log.isEnabledFor(logging.INFO):
@@ -119,8 +126,50 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
             app[DATABASE] = database
             yield
 
+    async def deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
+        if settings.webhook_poll_ms == 0:
+            yield
+            return
+        worker = DeliveryWorker(settings, app[DATABASE].dsn)
+        await worker.start()
+        app[DELIVERIES] = worker
+        try:
+            yield
+        finally:
+            await worker.stop()
+
+    async def live_ctx(app: web.Application) -> AsyncIterator[None]:
+        database = app[DATABASE]
+        hub = Hub(
+            database.pool,
+            reads_for(database.pool),
+            window=settings.live_window,
+            tick_seconds=settings.live_tick_seconds,
+        )
+        worker = app.get(DELIVERIES)
+
+        def wake() -> None:
+            # One notification wakes both readers of the log in this process.
+            hub.wake()
+            if worker is not None:
+                worker.wake()
+
+        listener = Listener(database.dsn, wake)
+        app[LIVE] = hub
+        hub.start()
+        listener.start()
+        yield
+        await listener.stop()
+        await hub.stop()
+
+    app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(database_ctx)
-    app.router.add_route("*", "/graphql", graphql_handler(schema))
+    app.cleanup_ctx.append(deliveries_ctx)
+    app.cleanup_ctx.append(live_ctx)
+    app.on_shutdown.append(close_all)
+    app.router.add_route(
+        "*", "/graphql", graphql_endpoint(graphql_handler(schema), schema, settings)
+    )
     setup_playground(app)
     setup_rest(app)
     app.router.add_get("/healthz", healthz)

@@ -81,6 +81,27 @@ class Settings:
     request_timeout_seconds: float = 30.0
     # "json" (one JSON object a line) or "text".
     log_format: str = "json"
+    # Webhooks (docs/events.md, "Webhooks"): how often the delivery worker looks for work
+    # (0: no worker in this process), one request's time limit, the attempts a delivery
+    # gets, the consecutive failures that disable a hook, the retry backoff (first delay
+    # and ceiling, also the ceiling of a Retry-After), and whether loopback, private and
+    # other non-public addresses may be delivered to.
+    webhook_poll_ms: int = 1000
+    webhook_timeout_ms: int = 10_000
+    webhook_max_attempts: int = 8
+    webhook_disable_after: int = 20
+    webhook_backoff_ms: int = 10_000
+    webhook_backoff_max_ms: int = 3_600_000
+    webhook_allow_private: bool = False
+    # Subscriptions over WebSocket (docs/events.md, "Subscriptions").
+    ws_max_subscriptions: int = 100
+    ws_init_timeout_seconds: float = 10.0
+    ws_ping_interval_seconds: float = 20.0
+    ws_send_timeout_seconds: float = 10.0
+    # Recent events the process keeps in memory for its subscribers.
+    live_window: int = 10_000
+    # How often the change log is read even without a notification, in seconds.
+    live_tick_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,4 +130,18 @@ class Settings:
             statement_timeout_ms=_int("ISSUEGRAPH_STATEMENT_TIMEOUT_MS", 10_000, minimum=0),
             request_timeout_seconds=_int("ISSUEGRAPH_REQUEST_TIMEOUT_MS", 30_000, minimum=1) / 1000,
             log_format=_choice("ISSUEGRAPH_LOG_FORMAT", ("json", "text"), "json"),
+            webhook_poll_ms=_int("ISSUEGRAPH_WEBHOOK_POLL_MS", 1000, minimum=0),
+            webhook_timeout_ms=_int("ISSUEGRAPH_WEBHOOK_TIMEOUT_MS", 10_000, minimum=1),
+            webhook_max_attempts=_int("ISSUEGRAPH_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+            webhook_disable_after=_int("ISSUEGRAPH_WEBHOOK_DISABLE_AFTER", 20, minimum=1),
+            webhook_backoff_ms=_int("ISSUEGRAPH_WEBHOOK_BACKOFF_MS", 10_000, minimum=0),
+            webhook_backoff_max_ms=_int("ISSUEGRAPH_WEBHOOK_BACKOFF_MAX_MS", 3_600_000, minimum=0),
+            webhook_allow_private=_bool("ISSUEGRAPH_WEBHOOK_ALLOW_PRIVATE", default=False),
+            ws_max_subscriptions=_int("ISSUEGRAPH_WS_MAX_SUBSCRIPTIONS", 100, minimum=1),
+            ws_init_timeout_seconds=_int("ISSUEGRAPH_WS_INIT_TIMEOUT_MS", 10_000, minimum=1) / 1000,
+            ws_ping_interval_seconds=_int("ISSUEGRAPH_WS_PING_INTERVAL_MS", 20_000, minimum=100)
+            / 1000,
+            ws_send_timeout_seconds=_int("ISSUEGRAPH_WS_SEND_TIMEOUT_MS", 10_000, minimum=1) / 1000,
+            live_window=_int("ISSUEGRAPH_LIVE_WINDOW", 10_000, minimum=1),
+            live_tick_seconds=_int("ISSUEGRAPH_LIVE_TICK_MS", 5_000, minimum=10) / 1000,
         )

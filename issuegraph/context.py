@@ -10,6 +10,7 @@ import strawberry
 if TYPE_CHECKING:
     from issuegraph.config import Settings
     from issuegraph.domain.access import Access
+    from issuegraph.domain.live import Hub
     from issuegraph.loaders import Loaders
     from issuegraph.models import Viewer
 
@@ -20,6 +21,16 @@ class Context:
     settings: Settings
     pool: Any
     viewer: Viewer
+    loaders: Loaders
+    access: Access
+    # The process's live change events, for subscriptions (None where there are none).
+    live: Hub[Reads] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """Loaders and the Access over them, made for one viewer and one batch of live events."""
+
     loaders: Loaders
     access: Access
 

@@ -282,3 +282,51 @@ class Event:
     @property
     def project_ids(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(issue.project_id for issue in self.issues))
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    # Not sent: when its turn came, the hook's creator could no longer read the event.
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: int
+    project_id: int
+    creator_id: int
+    url: str
+    secret: str
+    kinds: tuple[EventKind, ...]
+    enabled: bool
+    disabled_reason: str | None
+    disabled_at: dt.datetime | None
+    consecutive_failures: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    id: int
+    webhook_id: int
+    event_id: int
+    message_id: str
+    redelivery: bool
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt:
+    id: int
+    delivery_id: int
+    attempted_at: dt.datetime
+    response_status: int | None
+    duration_ms: float
+    error: str | None

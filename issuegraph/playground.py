@@ -27,6 +27,8 @@ _CSP_DIRECTIVES = (
     # GraphiQL's stylesheet embeds its fonts and a few images as data: URLs.
     "font-src 'self' data:",
     "img-src 'self' data:",
+    # Requests to /graphql and the subscriptions' WebSocket to it: 'self' matches ws: and
+    # wss: on the page's own host and port (CSP Level 3), and nothing else.
     "connect-src 'self'",
     "worker-src 'self'",
     "object-src 'none'",

@@ -58,12 +58,16 @@ GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 RETRY_AFTER_SECONDS: Final = "5"
 _UTF8 = frozenset({"utf-8", "utf8"})
 _UNAUTHENTICATED_HEADERS: Final = {"WWW-Authenticate": 'Bearer realm="issuegraph"'}
-# What each method may run: GET no mutation (GraphQL over HTTP). The schema has no
-# subscriptions, so a subscription is a validation error either way.
+# What each method may run: GET no mutation (GraphQL over HTTP); subscriptions are served
+# over WebSocket only (websocket.py).
 ALLOWED_OPERATIONS: Final = {
-    "GET": frozenset({OperationType.QUERY, OperationType.SUBSCRIPTION}),
-    "POST": frozenset(OperationType),
+    "GET": frozenset({OperationType.QUERY}),
+    "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
+SUBSCRIPTION_OVER_HTTP: Final = (
+    "Subscriptions are served over WebSocket: open ws://.../graphql with the "
+    "graphql-transport-ws protocol"
+)
 # The request's operationName, when it names one: for the access log.
 OPERATION_NAME = web.RequestKey("graphql_operation_name", str)
 
@@ -386,6 +390,11 @@ async def execute(
             operation_extensions=params.extensions,
         )
     except InvalidOperationTypeError as error:
+        if error.operation_type is OperationType.SUBSCRIPTION:
+            over_http = GraphQLError(
+                SUBSCRIPTION_OVER_HTTP, extensions={"code": RequestErrorCode.BAD_USER_INPUT.value}
+            )
+            return ExecutionResult(data=None, errors=[over_http])
         if error.operation_type is not OperationType.MUTATION:
             raise
         raise RequestError(

@@ -23,7 +23,7 @@ from hypothesis_graphql import queries as graphql_queries
 from strawberry.relay import GlobalID
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
-from issuegraph.api import IssuegraphSchema, Mutation, Query, schema
+from issuegraph.api import IssuegraphSchema, Mutation, Query, Subscription, schema
 from issuegraph.context import Context
 from issuegraph.demo import seed_demo
 from issuegraph.domain.access import Access
@@ -34,7 +34,9 @@ from issuegraph.schema import execution
 from issuegraph.schema.errors import format_error
 from issuegraph.schema.execution import FastExecutor
 
-STOCK = IssuegraphSchema(query=Query, mutation=Mutation, extensions=list(schema.extensions))
+STOCK = IssuegraphSchema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=list(schema.extensions)
+)
 SDL = str(schema)
 
 _ISSUE_FIELDS = """

@@ -180,11 +180,52 @@ async def example_tabs() -> list[dict[str, Any]]:
     return tabs
 
 
+LAST_EVENT = """
+query($after: String) {
+  events(project: "acme/platform", first: 100, after: $after) {
+    edges { cursor }
+    pageInfo { hasNextPage }
+  }
+}
+"""
+
+
+async def last_cursor(api, token: str) -> str | None:
+    """The cursor of the last acme/platform event alice sees."""
+    cursor = None
+    while True:
+        response = await api.gql(LAST_EVENT, {"after": cursor}, token=token)
+        page = response.data["events"]
+        if page["edges"]:
+            cursor = page["edges"][-1]["cursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return cursor
+
+
+async def watch(api, token: str, tab: dict[str, Any], after: str | None):
+    """The subscription tab as the playground runs it: graphql-transport-ws on /graphql,
+    the token in connection_init."""
+    ws = await api.client.ws_connect("/graphql", protocols=("graphql-transport-ws",))
+    await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    assert (await ws.receive_json(timeout=15))["type"] == "connection_ack"
+    variables = json.loads(tab["variables"]) | {"after": after}
+    await ws.send_json(
+        {"id": "1", "type": "subscribe", "payload": {"query": tab["query"], "variables": variables}}
+    )
+    return ws
+
+
 async def test_every_example_tab_runs_on_the_demo_data(api, pool):
-    """Pressing run on each tab, in order, shows real results: no errors, no nulls."""
+    """Pressing run on each tab, in order, shows real results: no errors, no nulls. The
+    subscription tab, running meanwhile, shows each link the other tabs change."""
     await seed_demo(pool)
     _, token = await create_token(pool, "alice", scopes=[TokenScope.API])
     tabs = await example_tabs()
+    [watching] = [t for t in tabs if t["title"] == "Watch link events"]
+    # As written the tab starts from now (after: null); here from the last event before
+    # the other tabs run, which holds however soon they write.
+    assert json.loads(watching["variables"]) == {"after": None}
+    ws = await watch(api, token, watching, await last_cursor(api, token))
     assert [t["title"] for t in tabs] == [
         "Issue links",
         "Get a link",
@@ -192,12 +233,15 @@ async def test_every_example_tab_runs_on_the_demo_data(api, pool):
         "Update a link",
         "Delete a link",
         "Bulk create links",
+        "Watch link events",
         "Dependencies",
         "Ready issues",
         "Dependency order",
         "Path",
     ]
     for tab in tabs:
+        if tab is watching:
+            continue
         variables = json.loads(tab["variables"]) if tab.get("variables") else None
         mutation = re.search(r"^mutation\b", tab["query"], re.MULTILINE) is not None
         # Queries run without a token, as the tabs say; mutations with alice's.
@@ -214,3 +258,26 @@ async def test_every_example_tab_runs_on_the_demo_data(api, pool):
             assert data["createIssueLink"]["link"]["databaseId"] == 15
         if tab["title"] == "Delete a link":
             assert data["deleteIssueLink"]["link"]["databaseId"] == 15
+
+    # Create, update and delete link 15, then the two bulk links, in that order.
+    events = []
+    for _ in range(5):
+        message = await ws.receive_json(timeout=15)
+        assert message["type"] == "next", message
+        assert "errors" not in message["payload"], message
+        events.append(message["payload"]["data"]["issueLinkEvents"])
+    await ws.close()
+    assert [e["kind"] for e in events] == ["LINK_CREATED", "LINK_UPDATED", "LINK_DELETED"] + [
+        "LINK_CREATED"
+    ] * 2
+    assert {e["actor"]["username"] for e in events} == {"alice"}
+    assert [
+        (e["link"]["source"]["reference"], e["link"]["target"]["reference"]) for e in events
+    ] == [
+        ("acme/tools#2", "acme/platform#8"),
+        ("acme/platform#8", "acme/tools#2"),
+        ("acme/platform#8", "acme/tools#2"),
+        ("acme/tools#1", "acme/platform#5"),
+        ("acme/platform#3", "acme/tools#2"),
+    ]
+    assert events[1]["changes"][0]["field"] == "linkType"

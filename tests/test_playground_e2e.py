@@ -5,6 +5,10 @@ playwright-core from the playground's own devDependencies: the node script
 graphql_playground/e2e/playground-e2e.mjs clicks through the pages and reports what it saw;
 this test asserts on it. Screenshots land in test-artifacts/.
 
+Besides the queries and the graph view, the live part: a subscription in one browser tab
+shows the link another tab creates, over a WebSocket to the page's own origin (every frame
+recorded); a changed token reconnects; a refused one says so; a cut connection resumes.
+
 Without Chromium, Node.js or the built playground the test is skipped, unless
 ISSUEGRAPH_E2E=required (as `make test` sets), which makes that a failure.
 """
@@ -51,6 +55,7 @@ EXAMPLE_TABS = [
     "UpdateLink",
     "DeleteLink",
     "BulkLinks",
+    "WatchLinkEvents",
     "Dependencies",
     "ReadyIssues",
     "DependencyOrder",
@@ -129,6 +134,33 @@ async def dependencies(base: str, iid: int, token: str | None = None) -> dict[st
     return issue
 
 
+CREATE_LINK = """
+mutation($input: CreateIssueLinkInput!) {
+  createIssueLink(input: $input) { errors { code } created }
+}
+"""
+
+
+def create_link(project: str, iid: int, target: str, target_iid: int) -> dict[str, Any]:
+    return {
+        "query": CREATE_LINK,
+        "variables": {
+            "input": {
+                "project": project,
+                "iid": iid,
+                "targetProject": target,
+                "targetIssueIid": target_iid,
+                "linkType": "RELATES_TO",
+            }
+        },
+    }
+
+
+def foreign_socket(base: str) -> str:
+    """The same server under another origin: localhost instead of 127.0.0.1."""
+    return base.replace("http://127.0.0.1", "ws://localhost", 1) + "/graphql"
+
+
 async def drive_browser(base: str, token: str) -> dict[str, Any]:
     config = {
         "baseUrl": base,
@@ -136,6 +168,23 @@ async def drive_browser(base: str, token: str) -> dict[str, Any]:
         "chromium": str(CHROMIUM),
         "token": token,
         "graph": {"project": "acme/platform", "iid": 5, "direction": "BOTH", "types": LINK_KINDS},
+        # While an anonymous viewer watches: a link to an internal issue, then a public one.
+        "live": {
+            "requests": [
+                create_link("acme/tools", 3, "acme/platform", 2),
+                create_link("acme/platform", 2, "acme/platform", 6),
+            ],
+            "expect": "acme/platform#6",
+            "foreignSocket": foreign_socket(base),
+        },
+        # One link before the connection drops, one while it is down.
+        "reconnect": {
+            "requests": [
+                create_link("acme/platform", 3, "acme/platform", 8),
+                create_link("acme/platform", 4, "acme/platform", 8),
+            ],
+            "expect": ["acme/platform#3", "acme/platform#4"],
+        },
     }
     proc = await asyncio.create_subprocess_exec(
         "node",
@@ -189,11 +238,18 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
     _, token = await create_token(pool, "alice", scopes=[TokenScope.API])
     anonymous = await dependencies(server, 5)
     signed_in = await dependencies(server, 5, token)
+    # Read before the browser's live part adds links: any issue the graph view may centre on.
+    graphs = {iid: await dependencies(server, iid) for iid in range(1, 9)}
     for picture in ("playground.png", "graph.png"):
         (ARTIFACTS / picture).unlink(missing_ok=True)
 
     report = await drive_browser(server, token)
-    assert_stayed_on(server, report["seen"])
+    # The one refused connection is the live check's own WebSocket to another origin.
+    foreign = foreign_socket(server)
+    seen = report["seen"]
+    refused = [e for e in seen["consoleErrors"] if foreign in e]
+    seen["consoleErrors"] = [e for e in seen["consoleErrors"] if foreign not in e]
+    assert_stayed_on(server, seen)
 
     # The playground: our build, under our policy, with a tab per capability; the first
     # tab's query, run with the run button, shows the demo data.
@@ -227,11 +283,134 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
     assert graph["clicked"]["details"].startswith(clicked)
     clicked_iid = int(clicked.rsplit("#", 1)[1])
     assert f"iid={clicked_iid}&" in graph["recentred"]["url"]
-    assert_drawn(graph["recentred"], await dependencies(server, clicked_iid))
+    assert_drawn(graph["recentred"], graphs[clicked_iid])
 
     # With alice's token the internal and private projects join in.
     assert_drawn(graph["signedIn"], signed_in)
     assert graph["signedIn"]["nodeCount"] > graph["anonymous"]["nodeCount"]
 
-    for picture in ("playground.png", "graph.png"):
+    for picture in ("playground.png", "graph.png", "playground-live.png"):
         assert (ARTIFACTS / picture).stat().st_size > 10_000, picture
+
+    assert_live(server, token, report["live"], refused)
+    assert_resumed(report["reconnect"])
+
+
+def compact(text: str) -> str:
+    """Text without its whitespace: the response editor may wrap a long line anywhere."""
+    return "".join(text.split())
+
+
+def events_received(socket: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events a WebSocket delivered, as its `next` messages carried them."""
+    return [
+        m["payload"]["data"]["issueLinkEvents"] for m in socket["received"] if m["type"] == "next"
+    ]
+
+
+def shows(response_text: str, event: dict[str, Any]) -> bool:
+    """The response editor shows the event, every field as the WebSocket delivered it."""
+    return compact(response_text) == compact(
+        json.dumps({"data": {"issueLinkEvents": event}}, indent=2)
+    )
+
+
+def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str]) -> None:
+    """The tab "Watch link events" in one browser tab shows the link that "Create a link"
+    makes in another; a changed token reconnects; nothing hidden reaches an anonymous
+    watcher."""
+    assert '"created":true' in compact(live["created"]), live["created"]
+    assert '"errors":[]' in compact(live["created"]), live["created"]
+
+    # The watching tab shows the event, to alice who made it.
+    sockets = live["sockets"]
+    assert len(sockets) == 3, sockets
+    first, second, third = sockets
+    [event] = events_received(first)
+    assert event["kind"] == "LINK_CREATED"
+    assert event["actor"] == {"username": "alice"}
+    assert event["link"] == {
+        "linkType": "BLOCKS",
+        "source": {"reference": "acme/tools#2"},
+        "target": {"reference": "acme/platform#8"},
+    }
+    assert event["cursor"]
+    assert shows(live["watched"], event), live["watched"]
+
+    # Over graphql-transport-ws to the page's own origin, the tab's token in connection_init;
+    # with the header changed, the next run connected again with the new one (none).
+    ws_url = server.replace("http://", "ws://", 1) + "/graphql"
+    assert [s["url"] for s in sockets] == [ws_url] * 3
+    assert first["sent"][0] == {
+        "type": "connection_init",
+        "payload": {"Authorization": f"Bearer {token}"},
+    }
+    assert first["received"][0]["type"] == "connection_ack"
+    assert first["closed"] is True
+    assert second["sent"][0]["type"] == "connection_init"
+    assert not second["sent"][0].get("payload")
+    subscribes = [m for s in sockets for m in s["sent"] if m["type"] == "subscribe"]
+    assert [m["payload"]["operationName"] for m in subscribes] == ["WatchLinkEvents"] * 2
+    assert second["closed"] is True
+    assert [m["payload"]["variables"] for m in subscribes] == [
+        {"after": None},
+        {"after": event["cursor"]},
+    ]
+
+    # Resumed after that event, anonymous: the link to an internal issue stays hidden, the
+    # public one arrives, and nothing else.
+    for answer in live["requests"]:
+        assert answer["data"]["createIssueLink"]["created"] is True, answer
+    [public] = events_received(second)
+    assert public["kind"] == "LINK_CREATED"
+    assert public["link"] == {
+        "linkType": "RELATES_TO",
+        "source": {"reference": "acme/platform#2"},
+        "target": {"reference": "acme/platform#6"},
+    }
+    assert "acme/tools" not in json.dumps(second["received"])
+    assert shows(live["anonymous"], public), live["anonymous"]
+
+    # A token the server refuses: one connection, closed with 4403, and the tab says why.
+    assert third["sent"] == [
+        {"type": "connection_init", "payload": {"Authorization": "Bearer not-a-token"}}
+    ]
+    assert third["closed"] is True
+    assert live["socketsWhenRefused"] == 3
+    refusal = (
+        "The server refused the token of the Authorization header (WebSocket closed with 4403)"
+    )
+    assert compact(refusal) in compact(live["refused"]), live["refused"]
+    assert all("401 (Unauthorized)" in e for e in live["refusedConsole"]), live["refusedConsole"]
+
+    # connect-src lets the page reach its own origin's WebSocket and no other.
+    foreign = foreign_socket(server)
+    assert live["foreignSocket"]["violation"] == f"connect-src {foreign}"
+    assert live["foreignSocket"]["socket"] != "open"
+    assert refused, "the refused WebSocket left no console error"
+    assert all("Content Security Policy" in e for e in refused), refused
+
+
+def assert_resumed(reconnect: dict[str, Any]) -> None:
+    """A dropped connection: the tab connects again, subscribes after the last event it
+    showed, and the link made while it was down arrives, once."""
+    for answer in reconnect["answers"]:
+        assert answer["data"]["createIssueLink"]["created"] is True, answer
+    # The link was made after the first connection closed, before the second opened.
+    assert reconnect["timeline"] == ["open 1", "closed 1", "created while closed", "open 2"]
+    first, second = reconnect["connections"]
+    assert len(events_received(first)) == 1, first
+    assert len(events_received(second)) == 1, second
+    [before] = events_received(first)
+    [meanwhile] = events_received(second)
+    assert before["link"]["source"] == {"reference": "acme/platform#3"}
+    assert meanwhile["link"]["source"] == {"reference": "acme/platform#4"}
+    subscribes = [
+        m["payload"]["variables"]
+        for c in (first, second)
+        for m in c["sent"]
+        if m["type"] == "subscribe"
+    ]
+    assert subscribes == [{"after": None}, {"after": before["cursor"]}]
+    assert second["sent"][0]["payload"] == first["sent"][0]["payload"]
+    assert shows(reconnect["shown"], meanwhile), reconnect["shown"]

@@ -4,7 +4,7 @@
 //
 //   node e2e/playground-e2e.mjs '{"baseUrl": "http://127.0.0.1:8080", "artifacts": "...",
 //     "graph": {"project": "acme/platform", "iid": 5, "direction": "BOTH", "types": [...]},
-//     "token": "..."}'
+//     "token": "...", "live": {"publicLink": {...}, "foreignSocket": "ws://..."}}'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,251 @@ async function playground(context) {
   );
   seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
   await page.close();
+}
+
+// The editor tools' tab (Variables or Headers) shown, its editor's text replaced.
+async function fillEditorTool(page, name, text) {
+  await page.locator('.graphiql-editor-tools button', { hasText: name }).click();
+  const editor = page.locator('section.graphiql-editor-tool .graphiql-editor:not(.hidden)');
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.insertText(text);
+  // Monaco closes the brackets and quotes it sees typed: drop what it added after the text.
+  await page.keyboard.press('ControlOrMeta+Shift+End');
+  await page.keyboard.press('Delete');
+  const compact = (value) => value.replace(/\s+/g, '');
+  const shown = () => page.evaluate(() => document.querySelector(
+    'section.graphiql-editor-tool .graphiql-editor:not(.hidden) .view-lines',
+  )?.textContent ?? '');
+  const deadline = Date.now() + timeout;
+  while (compact(plain(await shown())) !== compact(text)) {
+    if (Date.now() > deadline) throw new Error(`${name} shows ${await shown()}, not ${text}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+async function openTab(page, operation) {
+  await page.locator('.graphiql-tab-button', { hasText: operation }).click();
+  await page.waitForFunction(
+    (name) => document.querySelector('.graphiql-query-editor .view-lines')?.textContent.includes(name),
+    operation,
+    { timeout },
+  );
+}
+
+async function responseIncludes(page, text) {
+  await page.waitForFunction(
+    (wanted) => (document.querySelector('.graphiql-response .view-lines')?.textContent ?? '')
+      .replaceAll('\u00a0', ' ')
+      .includes(wanted),
+    text,
+    { timeout },
+  );
+  await page.waitForTimeout(300);
+  return editorText(page, '.graphiql-response');
+}
+
+// The playground in a new page, once its editor shows the tab it reopened.
+async function openPlayground(context) {
+  const page = await context.newPage();
+  await page.goto(`${origin}/graphql`, { waitUntil: 'load' });
+  await page.waitForFunction(
+    () => (document.querySelector('.graphiql-query-editor .view-lines')?.textContent ?? '').trim() !== '',
+    null,
+    { timeout },
+  );
+  return page;
+}
+
+// Every WebSocket a page opens: its URL, the frames it sent and received (parsed), whether
+// it closed.
+function recordSockets(page) {
+  const sockets = [];
+  page.on('websocket', (socket) => {
+    const record = { url: socket.url(), sent: [], received: [], closed: false };
+    sockets.push(record);
+    const parse = (payload) => {
+      try {
+        return JSON.parse(String(payload));
+      } catch {
+        return { unparsed: String(payload) };
+      }
+    };
+    socket.on('framesent', (frame) => record.sent.push(parse(frame.payload)));
+    socket.on('framereceived', (frame) => record.received.push(parse(frame.payload)));
+    socket.on('close', () => {
+      record.closed = true;
+    });
+  });
+  return sockets;
+}
+
+async function subscribed(page, sockets, count) {
+  const started = () => sockets.length >= count
+    && sockets[count - 1].sent.some((message) => message.type === 'subscribe');
+  const deadline = Date.now() + timeout;
+  while (!started()) {
+    if (Date.now() > deadline) {
+      const response = await editorText(page, '.graphiql-response');
+      throw new Error(`subscription ${count} never started: ${JSON.stringify(sockets)} ${response}`);
+    }
+    await page.waitForTimeout(50);
+  }
+}
+
+// A link event, live: one browser tab watches link events, another creates a link.
+async function live(context) {
+  const watcher = await openPlayground(context);
+  const sockets = recordSockets(watcher);
+  const signedIn = JSON.stringify({ Authorization: `Bearer ${config.token}` });
+  await openTab(watcher, 'WatchLinkEvents');
+  await fillEditorTool(watcher, 'Headers', signedIn);
+  await watcher.locator('.graphiql-execute-button').click();
+  await subscribed(watcher, sockets, 1);
+
+  const writer = await openPlayground(context);
+  await openTab(writer, 'CreateLink');
+  await fillEditorTool(writer, 'Headers', signedIn);
+  await writer.locator('.graphiql-execute-button').click();
+  out.live = { created: await responseIncludes(writer, '"created"') };
+  await writer.close();
+
+  out.live.watched = await responseIncludes(watcher, 'LINK_CREATED');
+  await watcher.screenshot({ path: join(config.artifacts, 'playground-live.png') });
+
+  // Anonymous now, resuming after the event just seen: stop, change the header, run again.
+  const [shown] = sockets[0].received.filter((message) => message.type === 'next');
+  const { cursor } = shown.payload.data.issueLinkEvents;
+  await watcher.locator('.graphiql-execute-button').click();
+  await fillEditorTool(watcher, 'Variables', JSON.stringify({ after: cursor }));
+  await fillEditorTool(watcher, 'Headers', JSON.stringify({ Authorization: 'Bearer <paste a token>' }));
+  await watcher.locator('.graphiql-execute-button').click();
+  await subscribed(watcher, sockets, 2);
+  // Plain HTTP requests, in the page: a change of a link to an internal issue (hidden from
+  // an anonymous viewer), then a link between two public issues.
+  out.live.requests = await watcher.evaluate(
+    async ({ requests, token }) => {
+      const answers = [];
+      for (const body of requests) {
+        const response = await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        });
+        answers.push(await response.json());
+      }
+      return answers;
+    },
+    { requests: config.live.requests, token: config.token },
+  );
+  out.live.anonymous = await responseIncludes(watcher, config.live.expect);
+  seen.cspViolations.push(...(await watcher.evaluate(() => window.__cspViolations ?? [])));
+
+  // A WebSocket to any other origin is refused by the page's policy.
+  out.live.foreignSocket = await watcher.evaluate(async ({ url, ms }) => {
+    const refused = new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        resolve(`${event.violatedDirective} ${event.blockedURI}`);
+      }, { once: true });
+      setTimeout(() => resolve(null), ms);
+    });
+    const socket = new Promise((resolve) => {
+      try {
+        const ws = new WebSocket(url);
+        ws.onopen = () => resolve('open');
+        ws.onerror = () => resolve('error');
+      } catch (error) {
+        resolve(`thrown ${error.name}`);
+      }
+    });
+    return { violation: await refused, socket: await socket };
+  }, { url: config.live.foreignSocket, ms: timeout });
+
+  // A token the server refuses: the tab says so at once, with no attempt to connect again.
+  // (Its HTTP requests, such as the schema's, are answered 401: the console errors from
+  // here on are reported on their own.)
+  const consoleErrors = seen.consoleErrors.length;
+  await watcher.locator('.graphiql-execute-button').click();
+  await fillEditorTool(watcher, 'Headers', JSON.stringify({ Authorization: 'Bearer not-a-token' }));
+  await watcher.locator('.graphiql-execute-button').click();
+  out.live.refused = await responseIncludes(watcher, '4403');
+  out.live.socketsWhenRefused = sockets.length;
+  await watcher.close();
+  out.live.refusedConsole = seen.consoleErrors.splice(consoleErrors);
+  out.live.sockets = sockets;
+}
+
+// A link created through the page, by a plain HTTP request with the test's token.
+async function post(page, body) {
+  return page.evaluate(async ({ request, token }) => {
+    const response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(request),
+    });
+    return response.json();
+  }, { request: body, token: config.token });
+}
+
+// The connection drops under a running subscription: the playground connects again and
+// resumes after the last event it showed, so a link made meanwhile still arrives. The
+// page's WebSocket goes through Playwright (to the real server), which can cut it.
+async function reconnect(context) {
+  const page = await openPlayground(context);
+  const connections = [];
+  const timeline = [];
+  await page.routeWebSocket(/\/graphql$/, (ws) => {
+    const number = connections.length + 1;
+    const server = ws.connectToServer();
+    const record = { sent: [], received: [], page: ws, server, cut: false };
+    connections.push(record);
+    timeline.push(`open ${number}`);
+    ws.onMessage((message) => {
+      record.sent.push(JSON.parse(String(message)));
+      server.send(message);
+    });
+    // What the page received: nothing once the connection is cut.
+    server.onMessage((message) => {
+      if (record.cut) return;
+      record.received.push(JSON.parse(String(message)));
+      ws.send(message);
+    });
+  });
+  await openTab(page, 'WatchLinkEvents');
+  await fillEditorTool(page, 'Variables', JSON.stringify({ after: null }));
+  await fillEditorTool(page, 'Headers', JSON.stringify({ Authorization: `Bearer ${config.token}` }));
+  await page.locator('.graphiql-execute-button').click();
+  const started = (n) => connections.length >= n
+    && connections[n - 1].sent.some((message) => message.type === 'subscribe');
+  const until = async (condition, what) => {
+    const deadline = Date.now() + timeout;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(timeline)}`);
+      await page.waitForTimeout(50);
+    }
+  };
+  await until(() => started(1), 'the first subscription never started');
+  const [before, meanwhile] = config.reconnect.requests;
+  const answers = [await post(page, before)];
+  await responseIncludes(page, config.reconnect.expect[0]);
+
+  // Both ends: the page sees it close, the server's connection ends.
+  connections[0].cut = true;
+  await connections[0].server.close({ code: 1012, reason: 'Service Restart' });
+  await connections[0].page.close({ code: 1012, reason: 'Service Restart' });
+  timeline.push('closed 1');
+  answers.push(await post(page, meanwhile));
+  timeline.push('created while closed');
+  await until(() => started(2), 'the subscription never resumed');
+  const shown = await responseIncludes(page, config.reconnect.expect[1]);
+  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
+  await page.close();
+  out.reconnect = {
+    answers,
+    shown,
+    timeline,
+    connections: connections.map(({ sent, received }) => ({ sent, received })),
+  };
 }
 
 async function graphView(context) {
@@ -200,6 +445,8 @@ try {
   });
   await playground(context);
   await graphView(context);
+  await live(context);
+  await reconnect(context);
 } catch (error) {
   failure = String(error?.stack ?? error);
 } finally {

@@ -68,6 +68,7 @@ query GetLink($linkId: ID!) {
 # canonical "acme/tools#2 blocks acme/platform#8" link. Note the databaseId in the answer:
 # the next two tabs change and delete that link (it is 15 on a fresh demo database).
 # Run it twice: the second time is a CONFLICT, reported as data in \`errors\`.
+# With "Watch link events" running in another browser tab, the new link shows up there.
 mutation CreateLink($input: CreateIssueLinkInput!) {
   createIssueLink(input: $input) {
     errors { code message path details }
@@ -168,6 +169,39 @@ mutation BulkLinks($input: CreateIssueLinksInput!) {
         ],
       },
     }),
+  },
+  {
+    title: 'Watch link events',
+    query: `# Link events as they happen, pushed over a WebSocket to this same /graphql URL
+# (graphql-transport-ws). Press the run button: the response stays empty until a link of
+# acme/platform is created, changed or deleted, then shows each event as it arrives. The
+# same button (now a stop button) ends the subscription.
+#
+# To see one: open this playground in a second browser tab, run "Create a link" there
+# (with a token), and come back here. Stay on this tab while you watch: switching tabs
+# inside a playground stops its subscription.
+#
+# The token of this tab's Authorization header (the Headers tab below the editor) goes in
+# the WebSocket's connection_init; change it and run again to reconnect with the new one.
+# Without a token you see only events whose issues are all public: "Create a link" links
+# acme/platform#8 to acme/tools#2 (INTERNAL), so watch with a token
+# (\`.venv/bin/issuegraph tokens create alice\`) to see it.
+#
+# after: null starts from now. To resume later without missing anything, put the cursor
+# of the last event you saw into the variables and run again. (When the connection drops,
+# the playground reconnects and does that by itself.)
+subscription WatchLinkEvents($after: String) {
+  issueLinkEvents(project: "acme/platform", after: $after) {
+    cursor
+    kind
+    occurredAt
+    actor { username }
+    link { linkType source { reference } target { reference } }
+    changes { field before after }
+  }
+}
+`,
+    variables: vars({ after: null }),
   },
   {
     title: 'Dependencies',

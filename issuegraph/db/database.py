@@ -185,6 +185,26 @@ async def open_database(
             await asyncio.to_thread(embedded.stop)
 
 
+async def open_side_pool(dsn: str, *, max_size: int, statement_timeout_ms: int) -> ServicePool:
+    """A small pool of its own, for background work beside the requests' pool (the
+    webhook deliveries): the same connection set-up, no connection kept when idle."""
+    pool: ServicePool = await ServicePool(
+        dsn,
+        min_size=0,
+        max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=60.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        init=_init_connection,
+        reset=_keep_session,
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        server_settings={**SESSION_SETTINGS, "statement_timeout": str(statement_timeout_ms)},
+    )
+    return pool
+
+
 @contextlib.asynccontextmanager
 async def transaction(executor: Any) -> AsyncIterator[Any]:
     """A transaction on a connection from `executor`.

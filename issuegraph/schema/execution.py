@@ -738,6 +738,16 @@ class _Child:
 # -- the executor ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event of a subscription: the root field's value, and the context its fields
+    resolve in. A subscription lives for hours and its connection's context with it; each
+    event is read with loaders of its own (`build_per_event_executor`)."""
+
+    value: Any
+    context: Any
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with selections completed by generated code (see the module)."""
 
@@ -767,13 +777,32 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if not self._fast or self._generic or position_context is not None:
-            # (deferred delivery is graphql-core's)
+        if (
+            not self._fast
+            or self._generic
+            or position_context is not None
+            or parent_type is self.schema.subscription_type
+        ):
+            # (deferred delivery is graphql-core's; so is a subscription's root field, whose
+            # value is the event, not its resolver's)
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
         child = self._selection(parent_type, grouped_field_set)
         return child.complete(self, source_value, path, child)  # type: ignore[no-any-return]
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """The executor of one subscription event; a `Delivery` brings its own context."""
+        if not isinstance(payload, Delivery):
+            return super().build_per_event_executor(payload)
+        executor: Any = super().build_per_event_executor(payload.value)
+        executor.context_value = payload.context
+        if self._fast:
+            executor._context_only = ContextOnly(payload.context)  # noqa: SLF001  (its own class)
+            executor._selections = {}  # noqa: SLF001
+            executor._children = {}  # noqa: SLF001
+            executor._arguments = {}  # noqa: SLF001
+        return executor
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         """The response; when nothing is left to deliver, the request's caches go.

@@ -24,6 +24,7 @@ from strawberry import relay
 from issuegraph import models
 from issuegraph.context import Info
 from issuegraph.domain import graph
+from issuegraph.domain import webhooks as hook_rules
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction, GraphService
 from issuegraph.domain.link_types import LinkType, seen_from
 from issuegraph.loaders import MISSING, NotLoaded, now_or_later
@@ -57,6 +58,7 @@ from issuegraph.schema.pagination import (
 )
 from issuegraph.schema.payloads import UserError
 from issuegraph.schema.users import User, load_user, user_or_none
+from issuegraph.schema.webhooks import Webhook
 
 if TYPE_CHECKING:
     from issuegraph.db.queries.links import LinkedIssue
@@ -151,6 +153,15 @@ class Project(relay.Node):
     @strawberry.field(description="The viewer's role in this project, if a member.")
     async def viewer_role(self, info: Info) -> Role | None:
         return await info.context.access.role(self.model)
+
+    @strawberry.field(
+        description="The project's webhooks: for its maintainers and owners, and admins; "
+        "anyone else gets null and a FORBIDDEN error."
+    )
+    async def webhooks(self, info: Info) -> list[Webhook] | None:
+        ctx = info.context
+        hooks = await hook_rules.webhooks_of(ctx.access, ctx.pool, self.model)
+        return [Webhook.of(hook, EVENT_MAKERS) for hook in hooks]
 
     @strawberry.field(description="One issue by its iid, if the viewer may read it.")
     async def issue(self, info: Info, iid: int) -> Issue | None:
