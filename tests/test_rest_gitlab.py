@@ -460,3 +460,26 @@ async def test_statement_counts_of_gitlab_requests_are_pinned(scene, aiohttp_cli
 #   answer's three;
 # - issue (anonymous, by path): the answer's three.
 GITLAB_STATEMENTS = {"create": 14, "list": 5, "get": 8, "delete": 13, "issue": 5}
+
+
+async def test_a_confidential_issue_is_hidden_from_a_guest_over_every_rest_api(scene, http):
+    hidden = await scene.world.issue(scene.alice, scene.web, "Confidential plan", confidential=True)
+    await _create(http, scene, 1, hidden.iid)
+    guest = scene.carol_token
+    status, listed, headers = await http.call("GET", _links(scene.web, 1), token=guest)
+    assert (status, listed, headers["X-Total"]) == (200, [], "0")
+    _, owner_view, _ = await http.call("GET", _links(scene.web, 1), token=scene.alice_token)
+    link_id = owner_view[0]["issue_link_id"]
+    answers = [
+        await http.call("GET", f"{_links(scene.web, 1)}/{link_id}", token=guest),
+        await http.call("GET", f"/api/v4/projects/{scene.web.id}/issues/{hidden.iid}", token=guest),
+        await http.call("GET", f"/rest/api/2/issueLink/{link_id}", token=guest),
+        await http.call("GET", f"/rest/api/2/issue/WEB-{hidden.iid}", token=guest),
+        await http.call("GET", f"/repos/acme/web/issues/1/issue_links/{link_id}", token=guest),
+        await http.call("DELETE", f"{_links(scene.web, 1)}/{link_id}", token=guest),
+    ]
+    assert [status for status, _, _ in answers] == [404] * 6
+    _, jira_issue, _ = await http.call("GET", "/rest/api/2/issue/WEB-1", token=guest)
+    _, sourcecraft, _ = await http.call("GET", "/repos/acme/web/issues/1/issue_links", token=guest)
+    assert jira_issue["fields"]["issuelinks"] == sourcecraft["issue_links"] == []
+    assert "Confidential plan" not in str([answers, jira_issue, sourcecraft])
