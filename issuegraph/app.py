@@ -18,6 +18,7 @@ from issuegraph.delivery import DeliveryWorker
 from issuegraph.domain.live import Hub
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
+from issuegraph.rest import setup_rest
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
 from issuegraph.state import DATABASE, LIVE, REQUEST_ID, SETTINGS, WEBSOCKETS
 from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
@@ -170,6 +171,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
         "*", "/graphql", graphql_endpoint(graphql_handler(schema), schema, settings)
     )
     setup_playground(app)
+    setup_rest(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -94,6 +94,8 @@ class Project:
     visibility: Visibility
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Jira's project key, the KEY of issue keys KEY-123: unique, upper case.
+    key: str
 
 
 @dataclass(frozen=True, slots=True)

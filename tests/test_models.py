@@ -29,7 +29,7 @@ ISSUE = Issue(7, 2, 3, "T", None, IssueState.CLOSED, ("a",), 5, "m", dt.date(202
               CONFIDENTIAL, 4, NOW, 6, NOW, NOW)  # fmt: skip
 LINK = IssueLink(9, 7, 8, StoredLinkType.BLOCKS, 5, None, NOW, NOW)
 USER = User(5, "ada", "Ada", "active", None, ADMIN, NOW)
-PROJECT = Project(2, "acme/web", "Web", None, Visibility.PUBLIC, NOW, NOW)
+PROJECT = Project(2, "acme/web", "Web", None, Visibility.PUBLIC, NOW, NOW, "WEB")
 
 
 def _issue_row() -> tuple[object, ...]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import unquote
 
 from issuegraph.domain.errors import DomainError, ErrorCode, UnauthenticatedError, not_found
-from issuegraph.domain.validation import can_name_a_row
+from issuegraph.domain.validation import PROJECT_KEY, can_name_a_row
 from issuegraph.models import (
     Issue,
     IssueLink,
@@ -51,6 +51,8 @@ class AccessData(Protocol):
     def project_by_id(self) -> Loading[int, Project | None]: ...
     @property
     def project_by_path(self) -> Loading[str, Project | None]: ...
+    @property
+    def project_by_key(self) -> Loading[str, Project | None]: ...
     @property
     def issue_by_id(self) -> Loading[int, Issue | None]: ...
     @property
@@ -130,6 +132,16 @@ class Access:
             project = await self._data.project_by_id.load(key)
         else:
             project = await self._data.project_by_path.load(key.lower())
+        if project is None or not await self.can_read_project(project):
+            return None
+        return project
+
+    async def project_by_key(self, key: str) -> Project | None:
+        """A project by its key (Jira's KEY, any case), if the viewer may read it."""
+        key = key.upper()
+        if not PROJECT_KEY.match(key):
+            return None
+        project = await self._data.project_by_key.load(key)
         if project is None or not await self.can_read_project(project):
             return None
         return project

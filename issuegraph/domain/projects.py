@@ -23,8 +23,12 @@ async def create_project(
     name: str | None,
     visibility: Visibility,
     description: str | None = None,
+    key: str | None = None,
 ) -> Project:
-    """Any signed-in writer may create a project and becomes its OWNER."""
+    """Any signed-in writer may create a project and becomes its OWNER.
+
+    Without a key, the database derives one from the path (docs/contract.md).
+    """
     access.require_writer()
     assert access.viewer.user is not None  # noqa: S101  (require_writer guarantees it)
     path = validation.full_path(full_path, ["fullPath"])
@@ -34,12 +38,24 @@ async def create_project(
     text = validation.multi_line(
         description, "description", max_length=validation.MAX_DESCRIPTION, path=["description"]
     )
+    given_key = validation.project_key(key, ["key"]) if key is not None else None
     async with transaction(pool) as conn:
         try:
             project = await project_queries.insert_project(
-                conn, full_path=path, name=display, description=text, visibility=visibility
+                conn,
+                full_path=path,
+                name=display,
+                description=text,
+                visibility=visibility,
+                key=given_key,
             )
-        except asyncpg.UniqueViolationError:
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == project_queries.KEY_INDEX:
+                raise DomainError(
+                    ErrorCode.CONFLICT,
+                    f"A project with the key {given_key!r} already exists",
+                    path=["key"],
+                ) from None
             raise DomainError(
                 ErrorCode.CONFLICT, f"A project at {path!r} already exists", path=["fullPath"]
             ) from None

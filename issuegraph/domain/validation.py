@@ -18,6 +18,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
 USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 FULL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+# A project key as stored (the database's check says the same): Jira's KEY of KEY-123.
+PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}$")
 
 MAX_TITLE = 255
 MAX_NAME = 255
@@ -114,6 +116,16 @@ def full_path(value: str, path: list[str]) -> str:
     if value.isdecimal():
         raise bad_input("A project path must not be a number (numbers are project ids)", path)
     return value
+
+
+def project_key(value: str, path: list[str]) -> str:
+    """A project key as given (any case), upper-cased."""
+    key = value.strip().upper()
+    if not PROJECT_KEY.match(key):
+        raise bad_input(
+            "A project key is 2-10 letters, digits or '_', starting with a letter", path
+        )
+    return key
 
 
 def weight(value: int | None, path: list[str]) -> int | None:

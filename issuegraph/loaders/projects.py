@@ -1,4 +1,4 @@
-"""Projects, by id and by path, and the viewer's role in each."""
+"""Projects, by id, by path and by key, and the viewer's role in each."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ class ProjectByPathLoader(RequestLoader[str, "Project | None"]):
         self.primer.prime_projects(rows)
         found = {p.full_path.lower(): p for p in rows}
         return [found.get(p) for p in keys]
+
+
+class ProjectByKeyLoader(RequestLoader[str, "Project | None"]):
+    """Keys are upper-cased project keys (Jira's KEY of KEY-123)."""
+
+    async def batch(self, keys: list[str]) -> list[Project | None]:
+        rows = await project_queries.projects_by_keys(self.pool, keys)
+        self.primer.prime_projects(rows)
+        found = {p.key: p for p in rows}
+        return [found.get(k) for k in keys]
 
 
 class ViewerRoleByProjectLoader(RequestLoader[int, "Role | None"]):

@@ -31,6 +31,7 @@ from issuegraph.loaders.links import (
 from issuegraph.loaders.notes import NoteCountByIssueLoader, NotePageByIssueLoader
 from issuegraph.loaders.projects import (
     ProjectByIdLoader,
+    ProjectByKeyLoader,
     ProjectByPathLoader,
     ViewerRoleByProjectLoader,
 )
@@ -70,6 +71,10 @@ class Loaders:
     @cached_property
     def project_by_path(self) -> ProjectByPathLoader:
         return ProjectByPathLoader(self)
+
+    @cached_property
+    def project_by_key(self) -> ProjectByKeyLoader:
+        return ProjectByKeyLoader(self)
 
     @cached_property
     def viewer_role_by_project(self) -> ViewerRoleByProjectLoader:
@@ -173,9 +178,14 @@ class Loaders:
         self.user_by_id.prime_many({user.id: user for user in users})
 
     def prime_projects(self, projects: Iterable[Project]) -> None:
+        # By key only where the request looks projects up by key (the Jira API): the
+        # GraphQL requests, which never do, make no loader for it.
+        by_key: ProjectByKeyLoader | None = vars(self).get("project_by_key")
         for project in projects:
             self.project_by_id.prime(project.id, project)
             self.project_by_path.prime(project.full_path.lower(), project)
+            if by_key is not None:
+                by_key.prime(project.key, project)
 
     def prime_missing_project_paths(self, paths: Iterable[str]) -> None:
         self.project_by_path.prime_many(dict.fromkeys(paths))
@@ -252,6 +262,9 @@ class Loaders:
     def project_written(self, project: Project) -> None:
         self.project_by_id.prime(project.id, project, force=True)
         self.project_by_path.prime(project.full_path.lower(), project, force=True)
+        by_key: ProjectByKeyLoader | None = vars(self).get("project_by_key")
+        if by_key is not None:
+            by_key.prime(project.key, project, force=True)
         self.viewer_role_by_project.clear(project.id)
 
     def issue_written(self, issue: Issue) -> None:

@@ -47,6 +47,7 @@ class ProjectMutation:
                 name=input.name,
                 visibility=input.visibility,
                 description=input.description,
+                key=input.key,
             ),
             CreateProjectPayload,
             input.client_mutation_id,

@@ -122,6 +122,9 @@ class Project(relay.Node):
     visibility: Visibility
     created_at: dt.datetime
     updated_at: dt.datetime
+    key: str = strawberry.field(
+        description="Jira's project key: issues are KEY-<iid> in the Jira REST API."
+    )
     model: strawberry.Private[models.Project]
 
     @classmethod
@@ -137,6 +140,7 @@ class Project(relay.Node):
                 "visibility": project.visibility,
                 "created_at": project.created_at,
                 "updated_at": project.updated_at,
+                "key": project.key,
                 "model": project,
             },
         )

@@ -17,6 +17,11 @@ class CreateProjectInput:
     name: str | None = strawberry.field(default=None, description="Defaults to the last segment.")
     visibility: Visibility = Visibility.PRIVATE
     description: str | None = None
+    key: str | None = strawberry.field(
+        default=None,
+        description="Jira's project key (KEY of KEY-123): 2-10 letters, digits or '_', "
+        "starting with a letter, stored upper-cased. Defaults to one derived from the path.",
+    )
     client_mutation_id: str | None = None
 
 

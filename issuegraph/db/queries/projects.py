@@ -5,7 +5,7 @@ from typing import Any
 from issuegraph.db.codecs import decode_timestamptz
 from issuegraph.models import Project, Role, Visibility, thawed
 
-_COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at"
+_COLUMNS = "id, full_path, name, description, visibility, created_at, updated_at, key"
 # The same, of a query's `p` (`to_project` reads them by name).
 PROJECT_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS.split(", "))
 # A project `p` as a record of a query's own (timestamps as text: see `db.codecs`; the
@@ -13,7 +13,7 @@ PROJECT_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS.split(", "))
 # fields in the model's order, for `project_from_record`.
 PROJECT_RECORD = (
     "row(p.id, p.full_path, p.name, p.description, p.visibility::text,"
-    " p.created_at::text, p.updated_at::text)"
+    " p.created_at::text, p.updated_at::text, p.key)"
 )
 _VISIBILITIES = {visibility.value: visibility for visibility in Visibility}
 
@@ -30,13 +30,14 @@ def to_project(row: Any) -> Project:
         visibility=Visibility(row["visibility"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        key=row["key"],
     )
     project.__class__ = Project
     return project
 
 
 def project_from_record(record: Any) -> Project:
-    id_, full_path, name, description, visibility, created_at, updated_at = record
+    id_, full_path, name, description, visibility, created_at, updated_at, key = record
     project = _PROJECT(
         id_,
         full_path,
@@ -45,23 +46,36 @@ def project_from_record(record: Any) -> Project:
         _VISIBILITIES[visibility],
         decode_timestamptz(created_at),
         decode_timestamptz(updated_at),
+        key,
     )
     project.__class__ = Project
     return project
 
 
+# The unique index on projects' keys: a taken key, told apart from a taken path.
+KEY_INDEX = "projects_key_key"
+
+
 async def insert_project(
-    conn: Any, *, full_path: str, name: str, description: str | None, visibility: Visibility
+    conn: Any,
+    *,
+    full_path: str,
+    name: str,
+    description: str | None,
+    visibility: Visibility,
+    key: str | None = None,
 ) -> Project:
+    """A new project; without a key, the database derives one from the path."""
     row = await conn.fetchrow(
         f"""
-        insert into projects (full_path, name, description, visibility)
-        values ($1, $2, $3, $4) returning {_COLUMNS}
+        insert into projects (full_path, name, description, visibility, key)
+        values ($1, $2, $3, $4, $5) returning {_COLUMNS}
         """,
         full_path,
         name,
         description,
         visibility.value,
+        key,
     )
     return to_project(row)
 
@@ -76,6 +90,12 @@ async def projects_by_paths(conn: Any, paths: list[str]) -> list[Project]:
         f"select {_COLUMNS} from projects where lower(full_path) = any($1::text[])",
         [p.lower() for p in paths],
     )
+    return [to_project(r) for r in rows]
+
+
+async def projects_by_keys(conn: Any, keys: list[str]) -> list[Project]:
+    """Projects by key (keys as stored: upper case)."""
+    rows = await conn.fetch(f"select {_COLUMNS} from projects where key = any($1::text[])", keys)
     return [to_project(r) for r in rows]
 
 
