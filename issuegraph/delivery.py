@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # How long a wake-up waits for more commits to join its round.
-WAKE_COALESCE_SECONDS = 0.05
+WAKE_COALESCE_SECONDS = 0.2
 
 ACTIVE = "active"
 DISPATCH_BATCH = 200
