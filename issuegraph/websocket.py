@@ -27,14 +27,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from aiohttp import web
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import OperationType as GraphQLOperationType
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -164,15 +165,26 @@ def _coded(result: Any, request_id: str) -> Any:
 
 class CodedSchema:
     """The schema as the WebSocket handlers see it: each operation gets a context of its
-    own, and its errors are coded."""
+    own, and its errors are coded. Identical subscriptions of one viewer (the same document,
+    variables and operation, no `after:`) share one execution: `Broadcast`."""
 
     def __init__(self, schema: BaseSchema) -> None:
         self.schema = schema
+        self._broadcasts: dict[Hashable, Broadcast] = {}
 
     async def stream(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
         context = kwargs.pop("context_value")
         if isinstance(context, LiveContext):
             context = context.fresh()
+        key = _broadcast_key(query, context, kwargs)
+        if key is not None:
+            broadcast = self._broadcasts.get(key)
+            if broadcast is None or not broadcast.joinable:
+                source = await self.schema.stream(query, context_value=context, **kwargs)
+                broadcast = Broadcast(
+                    key, self._broadcasts, self._mapped(source, context.request_id)
+                )
+            return broadcast.join()
         source = await self.schema.stream(query, context_value=context, **kwargs)
         return self._mapped(source, context.request_id)
 
@@ -194,6 +206,125 @@ class CodedSchema:
             yield _coded(first, request_id)
             async for result in source:
                 yield _coded(result, request_id)
+
+
+def _broadcast_key(query: str | None, context: Any, kwargs: dict[str, Any]) -> Hashable | None:
+    """What makes two subscriptions the same, or None for one that may not be shared: not a
+    subscription of a live connection, or one that resumes (`after:`), whose past events
+    are its own."""
+    allowed = kwargs.get("allowed_operation_types")
+    if (
+        query is None
+        or not isinstance(context, LiveContext)
+        or (allowed is not None and OperationType.SUBSCRIPTION not in allowed)
+        or not _shareable(query, kwargs.get("operation_name"))
+    ):
+        return None
+    try:
+        variables = orjson.dumps(kwargs.get("variable_values"), option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    viewer = context.viewer
+    return (viewer.user_id, viewer.is_admin, query, variables, kwargs.get("operation_name"))
+
+
+def _shareable(query: str, name: str | None) -> bool:
+    """A subscription whose root fields are plain fields without an `after` argument."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operations = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (name is None or (d.name is not None and d.name.value == name))
+    ]
+    if len(operations) != 1 or operations[0].operation is not GraphQLOperationType.SUBSCRIPTION:
+        return False
+    return all(
+        isinstance(selection, FieldNode)
+        and not any(argument.name.value == "after" for argument in selection.arguments or ())
+        for selection in operations[0].selection_set.selections
+    )
+
+
+class Broadcast:
+    """One execution of a subscription whose results go to every subscription that joined
+    it: the same results, in the same order, each from the moment it joined (an event
+    committed after a subscription began is never before that moment in the log, so none
+    is missed). A subscription that falls `BROADCAST_BACKLOG` results behind the others
+    is ended with an error telling it to resume with `after:`; when the last one leaves,
+    the execution stops. Its first result an error, it takes no one else."""
+
+    def __init__(
+        self, key: Hashable, registry: dict[Hashable, Broadcast], source: AsyncGenerator[Any, None]
+    ) -> None:
+        self.key = key
+        self.registry = registry
+        self.source = source
+        self.queues: set[asyncio.Queue[Any]] = set()
+        self.joinable = True
+        self.task: asyncio.Task[None] | None = None
+        registry[key] = self
+
+    async def join(self) -> AsyncGenerator[Any, None]:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.queues.add(queue)
+        if self.task is None:
+            self.task = asyncio.create_task(self._pump())
+        try:
+            while True:
+                result = await queue.get()
+                if result is _END:
+                    return
+                yield result
+        finally:
+            self.queues.discard(queue)
+            if not self.queues and self.task is not None and not self.task.done():
+                self._leave()
+                self.task.cancel()
+
+    def _leave(self) -> None:
+        self.joinable = False
+        if self.registry.get(self.key) is self:
+            del self.registry[self.key]
+
+    async def _pump(self) -> None:
+        first = True
+        try:
+            async with contextlib.aclosing(self.source):
+                async for result in self.source:
+                    if first and (isinstance(result, PreExecutionError) or result.errors):
+                        self._leave()
+                    first = False
+                    for queue in list(self.queues):
+                        if queue.qsize() >= BROADCAST_BACKLOG:
+                            self.queues.discard(queue)
+                            queue.put_nowait(_too_far_behind())
+                            queue.put_nowait(_END)
+                        else:
+                            queue.put_nowait(result)
+        finally:
+            self._leave()
+            for queue in self.queues:
+                queue.put_nowait(_END)
+
+
+def _too_far_behind() -> ExecutionResult:
+    error = GraphQLError(
+        TOO_SLOW_REASON,
+        extensions={
+            "code": ErrorCode.LIMIT_EXCEEDED.value,
+            "details": {"maxBacklog": BROADCAST_BACKLOG},
+        },
+    )
+    return ExecutionResult(data=None, errors=[error])
+
+
+_END: Final = object()
+# Results a subscription sharing an execution may be behind the others.
+BROADCAST_BACKLOG: Final = 10_000
 
 
 def _limit_reached(limit: int) -> dict[str, Any]:

@@ -832,3 +832,48 @@ async def test_link_types_and_kinds_filter(
         assert [e["kind"] for e in events] == ["LINK_CREATED", "ISSUE_UPDATED"]
         assert events[1]["issue"]["title"] == "three, renamed"
         await of_three.nothing_more(0)
+
+
+async def test_identical_subscriptions_share_an_execution_and_each_gets_every_event(
+    api: Api, world: World, alice: tuple[User, str], public: Project
+) -> None:
+    """Subscriptions of one viewer with the same document and variables (and no `after:`)
+    share one execution: each still gets every event from the moment it joined, one that
+    leaves does not end the others, and a resuming one (`after:`) runs on its own."""
+    user, token = alice
+    issue = await world.issue(user, public, "v0")
+    query = 'subscription { issueEvents(project: "acme/public") { cursor issue { title } } }'
+    async with raw(api_ws_url(api)) as first, raw(api_ws_url(api)) as second:
+        await init(first, {"token": token})
+        await init(second, {"token": token})
+        await send(first, subscribe("a", query))
+        await send(second, subscribe("b", query))
+        await asyncio.sleep(0.5)
+        await retitle(api, token, issue, "v1")
+        got_a = await receive(first)
+        got_b = await receive(second)
+        assert got_a["payload"] == got_b["payload"]
+        assert got_a["payload"]["data"]["issueEvents"]["issue"]["title"] == "v1"
+        cursor = got_a["payload"]["data"]["issueEvents"]["cursor"]
+
+        # One leaves; the other goes on.
+        await send(first, {"type": "complete", "id": "a"})
+        await asyncio.sleep(0.2)
+        await retitle(api, token, issue, "v2")
+        assert (await receive(second))["payload"]["data"]["issueEvents"]["issue"]["title"] == "v2"
+
+        # A late joiner gets what comes after it joined; one resuming gets its own past.
+        resume = (
+            'subscription($after: String) { issueEvents(project: "acme/public", after: $after)'
+            " { cursor issue { title } } }"
+        )
+        await send(first, subscribe("c", query))
+        await send(first, subscribe("d", resume, {"after": cursor}))
+        resumed = await receive(first)
+        assert resumed["id"] == "d"
+        assert resumed["payload"]["data"]["issueEvents"]["issue"]["title"] == "v2"
+        await asyncio.sleep(0.3)
+        await retitle(api, token, issue, "v3")
+        late = {(await receive(first))["id"] for _ in range(2)}
+        assert late == {"c", "d"}
+        assert (await receive(second))["payload"]["data"]["issueEvents"]["issue"]["title"] == "v3"
