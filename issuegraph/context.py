@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import strawberry
 
+from issuegraph.domain.access import Access
+from issuegraph.loaders import Loaders
+
 if TYPE_CHECKING:
     from issuegraph.config import Settings
-    from issuegraph.domain.access import Access
     from issuegraph.domain.live import Hub
-    from issuegraph.loaders import Loaders
     from issuegraph.models import Viewer
 
 
@@ -33,6 +34,13 @@ class Reads:
 
     loaders: Loaders
     access: Access
+
+    @classmethod
+    def of(cls, pool: Any, viewer: Viewer) -> Self:
+        """Fresh loaders of `viewer`, and the access rules reading through them: what every
+        request, operation, batch of live events and webhook round reads with."""
+        loaders = Loaders(pool, viewer)
+        return cls(loaders=loaders, access=Access(viewer, loaders))
 
 
 Info = strawberry.Info[Context, None]

@@ -34,6 +34,7 @@ import aiohttp
 import orjson
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from issuegraph.context import Reads
 from issuegraph.db.database import open_side_pool, transaction
 from issuegraph.db.queries import events as event_queries
 from issuegraph.db.queries import users as user_queries
@@ -296,8 +297,8 @@ class DeliveryWorker:
             # A blocked user reads nothing, so a hook of theirs delivers nothing.
             if users and users[0].state == ACTIVE:
                 viewer = Viewer(user=users[0], scopes=frozenset({TokenScope.READ_API}))
-                loaders = Loaders(self._pool, viewer)
-                cache[user_id] = (Access(viewer, loaders), loaders)
+                reads = Reads.of(self._pool, viewer)
+                cache[user_id] = (reads.access, reads.loaders)
             else:
                 cache[user_id] = None
         return cache[user_id]

@@ -28,11 +28,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from issuegraph.context import Context
-from issuegraph.domain.access import Access
+from issuegraph.context import Context, Reads
 from issuegraph.domain.auth import authenticate
 from issuegraph.domain.errors import UnauthenticatedError
-from issuegraph.loaders import Loaders
 from issuegraph.playground import playground_page
 from issuegraph.schema.errors import (
     DATABASE_UNAVAILABLE_MESSAGE,
@@ -355,14 +353,14 @@ async def build_context(request: web.Request, settings: Settings) -> Context:
     """The viewer of the request's credentials (else UnauthenticatedError), its loaders."""
     pool = request.app[DATABASE].pool
     viewer = await authenticate(pool, request.headers)
-    loaders = Loaders(pool, viewer)
+    reads = Reads.of(pool, viewer)
     return Context(
         request_id=request[REQUEST_ID],
         settings=settings,
         pool=pool,
         viewer=viewer,
-        loaders=loaders,
-        access=Access(viewer, loaders),
+        loaders=reads.loaders,
+        access=reads.access,
     )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncGenerator, Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
@@ -49,10 +50,8 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from issuegraph.context import Context, Reads
-from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
 from issuegraph.domain.errors import ErrorCode, UnauthenticatedError
-from issuegraph.loaders import Loaders
 from issuegraph.models import ANONYMOUS, Viewer
 from issuegraph.schema.errors import (
     DATABASE_UNAVAILABLE_MESSAGE,
@@ -94,12 +93,7 @@ def is_websocket_upgrade(request: web.Request) -> bool:
 
 def reads_for(pool: Any) -> Callable[[Viewer], Reads]:
     """How the hub makes the reads of a viewer: fresh loaders, Access over them."""
-
-    def make(viewer: Viewer) -> Reads:
-        loaders = Loaders(pool, viewer)
-        return Reads(loaders=loaders, access=Access(viewer, loaders))
-
-    return make
+    return functools.partial(Reads.of, pool)
 
 
 @dataclass(slots=True)
@@ -111,8 +105,8 @@ class LiveContext(Context):
 
     def fresh(self) -> LiveContext:
         """The context of one operation: loaders of its own (a connection lives for hours)."""
-        loaders = Loaders(self.pool, self.viewer)
-        return replace(self, loaders=loaders, access=Access(self.viewer, loaders))
+        reads = Reads.of(self.pool, self.viewer)
+        return replace(self, loaders=reads.loaders, access=reads.access)
 
 
 def _token_headers(params: Any, upgrade: Mapping[str, str]) -> Mapping[str, str]:
@@ -502,14 +496,14 @@ class SubscriptionView(GraphQLView):
         response: Any,  # noqa: ARG002  (Strawberry's signature)
     ) -> LiveContext:
         pool = request.app[DATABASE].pool
-        loaders = Loaders(pool, ANONYMOUS)
+        reads = Reads.of(pool, ANONYMOUS)
         return LiveContext(
             request_id=request[REQUEST_ID],
             settings=self.settings,
             pool=pool,
             viewer=ANONYMOUS,
-            loaders=loaders,
-            access=Access(ANONYMOUS, loaders),
+            loaders=reads.loaders,
+            access=reads.access,
             live=request.app[LIVE],
             upgrade_headers=request.headers,
         )
@@ -523,9 +517,8 @@ class SubscriptionView(GraphQLView):
         except UnauthenticatedError as error:
             log.info("WebSocket connection refused: %s", error.message)
             raise ConnectionRejectionError({"message": error.message}) from None
-        loaders = Loaders(context.pool, viewer)
-        context.viewer, context.loaders = viewer, loaders
-        context.access = Access(viewer, loaders)
+        reads = Reads.of(context.pool, viewer)
+        context.viewer, context.loaders, context.access = viewer, reads.loaders, reads.access
         context.upgrade_headers = None
         return await super().on_ws_connect(context)  # type: ignore[arg-type]
 

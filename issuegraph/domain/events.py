@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from issuegraph.db.queries import events as event_queries
 from issuegraph.db.queries.events import NewEvent
-from issuegraph.domain.errors import bad_input
+from issuegraph.domain.errors import bad_input, not_found
 from issuegraph.models import (
     Change,
     Event,
@@ -173,6 +173,26 @@ async def can_read_issue_of(access: Access, issue: IssueSnapshot) -> bool:
     if current is not None:
         return True
     return not await access.issue_exists(issue.id) and await access.can_read_issue(issue)
+
+
+async def scope(
+    access: Access, project_ref: str | None, iid: int | None
+) -> tuple[int | None, int | None]:
+    """The project and issue ids a reader of the log narrows to, as a client names them (a
+    project reference, an iid in it): NOT_FOUND for what the viewer may not read."""
+    if project_ref is None:
+        if iid is not None:
+            raise bad_input("issue needs a project", ["issue"])
+        return None, None
+    project = await access.project(project_ref)
+    if project is None:
+        raise not_found("Project", ["project"])
+    if iid is None:
+        return project.id, None
+    issue = await access.issue(project, iid)
+    if issue is None:
+        raise not_found("Issue", ["issue"])
+    return project.id, issue.id
 
 
 async def visible(access: Access, event: Event) -> bool:

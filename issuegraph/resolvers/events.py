@@ -10,7 +10,8 @@ from typing import Any
 import strawberry
 
 from issuegraph.context import Info
-from issuegraph.domain.errors import bad_input, not_found
+from issuegraph.domain import events as event_rules
+from issuegraph.domain.errors import bad_input
 from issuegraph.domain.events import decode_cursor
 from issuegraph.domain.link_types import LinkType, canonical
 from issuegraph.domain.live import Filter
@@ -36,20 +37,9 @@ class EventQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> ChangeEventConnection:
-        access = info.context.access
-        project_id = issue_id = None
-        if project is not None:
-            found = await access.project(str(project))
-            if found is None:
-                raise not_found("Project", ["project"])
-            project_id = found.id
-            if issue is not None:
-                named = await access.issue(found, issue)
-                if named is None:
-                    raise not_found("Issue", ["issue"])
-                issue_id = named.id
-        elif issue is not None:
-            raise bad_input("issue needs a project", ["issue"])
+        project_id, issue_id = await event_rules.scope(
+            info.context.access, None if project is None else str(project), issue
+        )
         return await load_event_page(
             info,
             EVENT_MAKERS,
@@ -87,20 +77,9 @@ async def _live_filter(
     ctx = info.context
     if ctx.live is None:
         raise bad_input("Subscriptions are served over WebSocket at /graphql")
-    access = ctx.live.reads(ctx.viewer).access
-    project_id = issue_id = None
-    if project is not None:
-        found = await access.project(str(project))
-        if found is None:
-            raise not_found("Project", ["project"])
-        project_id = found.id
-        if issue is not None:
-            named = await access.issue(found, issue)
-            if named is None:
-                raise not_found("Issue", ["issue"])
-            issue_id = named.id
-    elif issue is not None:
-        raise bad_input("issue needs a project", ["issue"])
+    project_id, issue_id = await event_rules.scope(
+        ctx.live.reads(ctx.viewer).access, None if project is None else str(project), issue
+    )
     stored = None
     if link_types is not None:
         stored = frozenset(canonical(link_type)[0] for link_type in link_types)

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from issuegraph.context import Info
+from issuegraph.context import Info, Reads
 from issuegraph.domain import webhooks as hook_service
 from issuegraph.domain.access import Access
 from issuegraph.loaders import Loaders
@@ -102,9 +102,9 @@ class WebhookMutation:
             user = await ctx.loaders.user_by_id.load(user_id)
             if user is None or user.state != "active":
                 return None
-            viewer = Viewer(user=user, scopes=frozenset({TokenScope.READ_API}))
-            loaders.append(Loaders(ctx.pool, viewer))
-            return Access(viewer, loaders[-1])
+            reads = Reads.of(ctx.pool, Viewer(user=user, scopes=frozenset({TokenScope.READ_API})))
+            loaders.append(reads.loaders)
+            return reads.access
 
         def build(made: Any) -> dict[str, Any]:
             for made_loaders in loaders:

@@ -20,6 +20,7 @@ import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from issuegraph.context import Reads
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
 from issuegraph.domain.errors import DomainError, RuleViolationsError, UnauthenticatedError
@@ -244,15 +245,15 @@ async def _call(request: web.Request) -> Call:
     settings = request.app[SETTINGS]
     pool = request.app[DATABASE].pool
     viewer = await authenticate(pool, request.headers)
-    loaders = Loaders(pool, viewer)
+    reads = Reads.of(pool, viewer)
     return Call(
         request=request,
         request_id=request[REQUEST_ID],
         settings=settings,
         pool=pool,
         viewer=viewer,
-        loaders=loaders,
-        access=Access(viewer, loaders),
+        loaders=reads.loaders,
+        access=reads.access,
     )
 
 
