@@ -167,6 +167,7 @@ def free_port() -> int:
 class Served:
     base: str
     stderr: bytes = b""  # everything the server wrote, once it has stopped
+    process: asyncio.subprocess.Process | None = None  # to kill it, for fault tests
 
 
 @contextlib.asynccontextmanager
@@ -184,7 +185,7 @@ async def serve_process(port: int, env: dict[str, str]) -> AsyncIterator[Served]
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    served = Served(f"http://127.0.0.1:{port}")
+    served = Served(f"http://127.0.0.1:{port}", process=proc)
     try:
         async with aiohttp.ClientSession() as session, asyncio.timeout(30):
             while True:

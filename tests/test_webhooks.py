@@ -7,7 +7,6 @@ with the `standardwebhooks` package; the service under test is the real applicat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import json
 import os
@@ -28,7 +27,7 @@ from issuegraph.db.queries import users as user_queries
 from issuegraph.delivery import backoff_ms, retry_after
 from issuegraph.domain.webhooks import address_allowed, new_secret
 from issuegraph.models import Role, TokenScope, Visibility
-from tests.helpers import ISSUEGRAPH, Api, World, free_port
+from tests.helpers import Api, World, free_port, serve_process
 
 HOOK_FIELDS = (
     "webhook { databaseId url kinds enabled disabledReason disabledAt consecutiveFailures }"
@@ -738,40 +737,6 @@ async def test_a_host_resolving_to_loopback_is_refused_when_delivering(
     assert receiver.received == []
 
 
-@contextlib.asynccontextmanager
-async def _serve(port: int, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
-            while True:
-                assert proc.returncode is None, "issuegraph serve exited"
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.1)
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(15):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
 async def test_a_delivery_pending_when_the_server_is_killed_is_sent_by_the_next(
     database_url: str, world: World, receiver: Receiver, tmp_path: Any
 ) -> None:
@@ -789,18 +754,19 @@ async def test_a_delivery_pending_when_the_server_is_killed_is_sent_by_the_next(
     receiver.hang_first = True  # the first request is in flight when the server dies
     port = free_port()
     async with (
-        _serve(port, env) as proc,
-        aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client,
+        serve_process(port, env) as served,
+        aiohttp.ClientSession(served.base) as client,
     ):
         api = Api(client)
         setup = Setup(api, world, token, "team/app", None, owner)
         receiver.secret = (await setup.hook(receiver.url, ["ISSUE_CREATED"]))["secret"]
         await setup.issue("Survives")
         await eventually(lambda: _count(receiver, 1))
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
+        assert served.process is not None
+        served.process.send_signal(signal.SIGKILL)
+        await served.process.wait()
     port = free_port()
-    async with _serve(port, env), aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
+    async with serve_process(port, env) as served, aiohttp.ClientSession(served.base) as client:
         setup.api = Api(client)
         await eventually(lambda: _count(receiver, 2), within=30)
         (hook,) = await eventually(lambda: _delivered(setup))
