@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.events mutations                      # this checkout only
     .venv/bin/python -m bench.events mutations --baseline /path/to/old/.venv/bin/issuegraph
+    .venv/bin/python -m bench.events mutations --delete --link-type BLOCKS --label NAME
     .venv/bin/python -m bench.events fanout --subscriptions 1000
 
 Both start their own PostgreSQL (the embedded server in ISSUEGRAPH_DATA_DIR, default
@@ -12,8 +13,10 @@ and talk to them over loopback HTTP and WebSocket, as clients do.
 concurrency for a fixed duration, after a warm-up. With `--baseline`, the same load runs
 against that executable too (an older checkout, built before the change log: it shares
 the database, writes no events), alternating the two servers round after round, so that
-drift in the machine's speed falls on both alike. Reports requests/s, p50 and p99 per
-server and the ratios; writes bench/results/events-mutations.md and .json.
+drift in the machine's speed falls on both alike. With `--delete`, each create cell is
+followed by `deleteIssueLink` of the links it made (through their source issue), timed
+the same way. `--link-type` picks the links' type. Reports requests/s, p50 and p99 per
+server and the ratios; writes bench/results/events-mutations[-LABEL].md and .json.
 
 `fanout`: opens N subscriptions to `issueLinkEvents` of one project (spread over
 WebSocket connections, graphql-transport-ws) on one server process, then creates links
@@ -63,6 +66,8 @@ STARTUP_SECONDS = 60.0
 
 LINK = """mutation($input: CreateIssueLinkInput!) {
   createIssueLink(input: $input) { errors { code message } link { databaseId } } }"""
+UNLINK = """mutation($input: DeleteIssueLinkInput!) {
+  deleteIssueLink(input: $input) { errors { code message } link { databaseId } } }"""
 SUBSCRIPTION = """subscription($project: ID) {
   issueLinkEvents(project: $project) { cursor occurredAt kind link { databaseId } } }"""
 
@@ -189,37 +194,66 @@ def rss_mb(pid: int) -> float:
     raise BenchError(f"no VmRSS for process {pid}")
 
 
-def link_input(pair: tuple[int, int]) -> dict[str, Any]:
+def link_input(pair: tuple[int, int], link_type: str = "RELATES_TO") -> dict[str, Any]:
     return {
         "project": PROJECT,
         "iid": pair[0],
         "targetProject": PROJECT,
         "targetIssueIid": pair[1],
-        "linkType": "RELATES_TO",
+        "linkType": link_type,
     }
 
 
-async def create_link(
-    session: aiohttp.ClientSession, url: str, token: str, pair: tuple[int, int]
-) -> bool:
-    body = {"query": LINK, "variables": {"input": link_input(pair)}}
+async def _mutate(
+    session: aiohttp.ClientSession, url: str, token: str, body: dict[str, Any], name: str
+) -> dict[str, Any] | None:
+    """The payload of mutation `name`, or None if it failed."""
     headers = {"Authorization": f"Bearer {token}"}
     async with session.post(f"{url}/graphql", json=body, headers=headers) as response:
         answer = await response.json()
-    return (
-        response.status == 200
-        and not answer.get("errors")
-        and answer["data"]["createIssueLink"]["errors"] == []
-    )
+    if response.status != 200 or answer.get("errors"):
+        return None
+    payload: dict[str, Any] = answer["data"][name]
+    return payload if payload["errors"] == [] else None
+
+
+async def create_link(
+    session: aiohttp.ClientSession,
+    url: str,
+    token: str,
+    pair: tuple[int, int],
+    link_type: str = "RELATES_TO",
+) -> int | None:
+    """The new link's databaseId, or None if the create failed."""
+    body = {"query": LINK, "variables": {"input": link_input(pair, link_type)}}
+    payload = await _mutate(session, url, token, body, "createIssueLink")
+    return None if payload is None else int(payload["link"]["databaseId"])
+
+
+async def delete_link(
+    session: aiohttp.ClientSession, url: str, token: str, link: tuple[int, int]
+) -> bool:
+    """Delete link `link[1]` through its issue of iid `link[0]`."""
+    variables = {"input": {"project": PROJECT, "iid": link[0], "linkId": str(link[1])}}
+    body = {"query": UNLINK, "variables": variables}
+    return await _mutate(session, url, token, body, "deleteIssueLink") is not None
 
 
 # -- mutations ------------------------------------------------------------------------------
 
 
 async def drive_links(
-    url: str, token: str, pairs: list[tuple[int, int]], concurrency: int, seconds: float
+    url: str,
+    token: str,
+    pairs: list[tuple[int, int]],
+    concurrency: int,
+    seconds: float,
+    *,
+    link_type: str = "RELATES_TO",
+    made: list[tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
-    """`concurrency` clients creating links from `pairs` (consumed) for `seconds`."""
+    """`concurrency` clients creating links from `pairs` (consumed) for `seconds`; the
+    links made go to `made` as (iid of the source, databaseId)."""
     samples: list[float] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -234,12 +268,46 @@ async def drive_links(
                     raise BenchError("out of issue pairs: raise --issues")
                 pair = pairs.pop()
                 sent = time.perf_counter()
-                ok = await create_link(session, url, token, pair)
+                link_id = await create_link(session, url, token, pair, link_type)
+                samples.append(time.perf_counter() - sent)
+                errors += link_id is None
+                if link_id is not None and made is not None:
+                    made.append((pair[0], link_id))
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return _cell(samples, errors, wall)
+
+
+async def drive_deletes(
+    url: str, token: str, links: list[tuple[int, int]], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """`concurrency` clients deleting `links` (consumed) for `seconds`, or until none is
+    left."""
+    samples: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def client() -> None:
+            nonlocal errors
+            while links and time.perf_counter() < deadline:
+                link = links.pop()
+                sent = time.perf_counter()
+                ok = await delete_link(session, url, token, link)
                 samples.append(time.perf_counter() - sent)
                 errors += not ok
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
         wall = time.perf_counter() - started
+    if not samples:
+        raise BenchError("no link to delete: the creates before failed")
+    return _cell(samples, errors, wall)
+
+
+def _cell(samples: list[float], errors: int, wall: float) -> dict[str, Any]:
     return {
         "requests": len(samples),
         "errors": errors,
@@ -262,8 +330,9 @@ async def mutations(args: argparse.Namespace, dsn: str, pool: asyncpg.Pool) -> d
     if args.baseline:
         executables["baseline"] = args.baseline
     servers = {name: await start_server(name, exe, dsn, {}) for name, exe in executables.items()}
-    cells: dict[str, dict[int, list[dict[str, Any]]]] = {
-        name: {c: [] for c in args.concurrency} for name in servers
+    kinds = ["create", "delete"] if args.delete else ["create"]
+    cells: dict[str, dict[tuple[str, int], list[dict[str, Any]]]] = {
+        name: {(k, c): [] for k in kinds for c in args.concurrency} for name in servers
     }
     try:
         for round_ in range(args.rounds):
@@ -271,43 +340,79 @@ async def mutations(args: argparse.Namespace, dsn: str, pool: asyncpg.Pool) -> d
             for concurrency in args.concurrency:
                 for name in order:
                     url = servers[name].url
-                    await drive_links(url, token, pairs, concurrency, args.warmup)
-                    found = await drive_links(url, token, pairs, concurrency, args.seconds)
-                    cells[name][concurrency].append(found)
-                    print(f"round {round_ + 1} {name} c={concurrency}: {found}", flush=True)
+                    warm: list[tuple[int, int]] = []
+                    made: list[tuple[int, int]] = []
+                    await drive_links(
+                        url,
+                        token,
+                        pairs,
+                        concurrency,
+                        args.warmup,
+                        link_type=args.link_type,
+                        made=warm,
+                    )
+                    found = await drive_links(
+                        url,
+                        token,
+                        pairs,
+                        concurrency,
+                        args.seconds,
+                        link_type=args.link_type,
+                        made=made,
+                    )
+                    cells[name]["create", concurrency].append(found)
+                    print(f"round {round_ + 1} {name} create c={concurrency}: {found}", flush=True)
+                    if args.delete:
+                        await drive_deletes(url, token, warm, concurrency, args.warmup)
+                        found = await drive_deletes(url, token, made, concurrency, args.seconds)
+                        cells[name]["delete", concurrency].append(found)
+                        print(
+                            f"round {round_ + 1} {name} delete c={concurrency}: {found}",
+                            flush=True,
+                        )
     finally:
         for server in servers.values():
             server.stop()
     table = []
-    for concurrency in args.concurrency:
-        row: dict[str, Any] = {"concurrency": concurrency}
-        for name in servers:
-            runs = cells[name][concurrency]
-            row[name] = {
-                "rps": median_of(runs, "rps"),
-                "p50_ms": median_of(runs, "p50_ms"),
-                "p99_ms": median_of(runs, "p99_ms"),
-                "errors": sum(r["errors"] for r in runs),
-                "runs": runs,
-            }
-        table.append(row)
-    return {"kind": "mutations", "rounds": args.rounds, "seconds": args.seconds, "rows": table}
+    for kind in kinds:
+        for concurrency in args.concurrency:
+            row: dict[str, Any] = {"mutation": kind, "concurrency": concurrency}
+            for name in servers:
+                runs = cells[name][kind, concurrency]
+                row[name] = {
+                    "rps": median_of(runs, "rps"),
+                    "p50_ms": median_of(runs, "p50_ms"),
+                    "p99_ms": median_of(runs, "p99_ms"),
+                    "errors": sum(r["errors"] for r in runs),
+                    "runs": runs,
+                }
+            table.append(row)
+    return {
+        "kind": "mutations",
+        "label": args.label,
+        "link_type": args.link_type,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "rows": table,
+    }
 
 
 def mutations_markdown(report: dict[str, Any]) -> str:
     names = [n for n in ("current", "baseline") if n in report["rows"][0]]
     lines = [
-        "# createIssueLink with and without the change log",
+        f"# Link mutations ({report.get('link_type', 'RELATES_TO')}): "
+        + (report.get("label") or "current and baseline"),
         "",
         (
             f"{report['when']}; {report['rounds']} rounds of {report['seconds']} s per cell, "
-            "servers alternating; medians of the rounds."
+            "servers alternating; medians of the rounds. A delete removes the links the "
+            "create before it made, through their source issue."
         ),
         "",
-        "| concurrency | "
+        "| mutation | concurrency | "
         + " | ".join(f"{n} req/s | {n} p50 ms | {n} p99 ms" for n in names)
         + (" | p50 ratio | req/s ratio |" if len(names) == 2 else " |"),
-        "| ---: | "
+        "| --- | ---: | "
         + " | ".join("---: | ---: | ---:" for _ in names)
         + (" | ---: | ---: |" if len(names) == 2 else " |"),
     ]
@@ -322,7 +427,10 @@ def mutations_markdown(report: dict[str, Any]) -> str:
                 f" | {current['p50_ms'] / baseline['p50_ms']:.3f}"
                 f" | {current['rps'] / baseline['rps']:.3f} |"
             )
-        lines.append(f"| {row['concurrency']} | {cells}{ratios or ' |'}")
+        mutation = {"create": "createIssueLink", "delete": "deleteIssueLink"}[
+            row.get("mutation", "create")
+        ]
+        lines.append(f"| {mutation} | {row['concurrency']} | {cells}{ratios or ' |'}")
     return "\n".join(lines) + "\n"
 
 
@@ -442,7 +550,7 @@ async def fanout(args: argparse.Namespace, dsn: str, pool: asyncpg.Pool) -> dict
             readers = [asyncio.create_task(read_connection(ws, sub)) for ws, sub in connections]
             subscribers = [sub for _, sub in connections]
             # Every subscription is live once a probe event has reached all of them.
-            if not await create_link(session, server.url, token, pairs.pop()):
+            if await create_link(session, server.url, token, pairs.pop()) is None:
                 raise BenchError("the probe link was refused")
             if not await until_received(subscribers, 1, 60):
                 raise BenchError("the probe event did not reach every subscription")
@@ -453,7 +561,7 @@ async def fanout(args: argparse.Namespace, dsn: str, pool: asyncpg.Pool) -> dict
             client_cpu = time.process_time()
             started = time.perf_counter()
             for n in range(args.events):
-                if not await create_link(session, server.url, token, pairs.pop()):
+                if await create_link(session, server.url, token, pairs.pop()) is None:
                     raise BenchError("a link was refused")
                 await asyncio.sleep(max(0.0, started + (n + 1) / args.rate - time.perf_counter()))
             await until_received(subscribers, args.events, 60)
@@ -529,13 +637,24 @@ def fanout_markdown(report: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.events", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    muts = sub.add_parser("mutations", help="the change log's cost to createIssueLink")
+    muts = sub.add_parser(
+        "mutations", help="createIssueLink latency (and deleteIssueLink with --delete)"
+    )
     muts.add_argument("--baseline", help="an issuegraph executable to compare against")
     muts.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     muts.add_argument("--seconds", type=float, default=15.0)
     muts.add_argument("--warmup", type=float, default=3.0)
     muts.add_argument("--rounds", type=int, default=3)
     muts.add_argument("--issues", type=int, default=60_000)
+    muts.add_argument(
+        "--delete",
+        action="store_true",
+        help="after each create cell, time deleteIssueLink on the links it made",
+    )
+    muts.add_argument(
+        "--link-type", default="RELATES_TO", help="the links' type (default RELATES_TO)"
+    )
+    muts.add_argument("--label", help="write events-mutations-LABEL.md/.json")
     fan = sub.add_parser("fanout", help="commit-to-delivery for many subscriptions")
     fan.add_argument("--subscriptions", type=int, default=1000)
     fan.add_argument("--connections", type=int, default=50)
@@ -562,6 +681,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     report = asyncio.run(run(args))
     name = f"events-{report['kind']}"
+    if report.get("label"):
+        name += f"-{report['label']}"
     text = mutations_markdown(report) if report["kind"] == "mutations" else fanout_markdown(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
