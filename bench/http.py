@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.http                   # generate (100k issues), then measure
     .venv/bin/python -m bench.http --no-generate     # reuse the data set in the data dir
     .venv/bin/python -m bench.http --url http://127.0.0.1:9000/graphql --label before
+    .venv/bin/python -m bench.http --no-generate --url http://127.0.0.1:9001/graphql \
+        --baseline http://127.0.0.1:9000/graphql --rounds 5 --label compared
 
 One command: it loads the data set with bench.generate into a data directory of its own
 (ISSUEGRAPH_DATA_DIR, default /tmp/issuegraph-bench; or DATABASE_URL), starts
@@ -18,6 +20,14 @@ writes bench/results/http[-LABEL].md and .json and prints the table.
 With --url the bench measures an issuegraph server that is already running (an older
 checkout, say) instead of starting one; that server must use the same database, and the
 floor takes its public URL from the server's own `webUrl`s.
+
+With --baseline the bench measures a second running issuegraph (an older build, on the same
+database) in the same run, as a third server "baseline": it gets the same requests and must
+answer the same JSON. With --rounds N every cell is measured N times; round r measures the
+servers in an order rotated by r, so that the machine's slow drift hits each alike. The
+report then gives, per cell, the medians over the rounds, the ratios issuegraph/floor and
+baseline/floor (medians of the per-round ratios) and how far the first moved from the
+second: change = (issuegraph/floor) / (baseline/floor) - 1.
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ from issuegraph.domain.auth import create_token
 from issuegraph.models import TokenScope
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     import asyncpg
 
@@ -67,7 +77,8 @@ DEFAULT_DATA_DIR = Path("/tmp/issuegraph-bench")  # noqa: S108  (a scratch datab
 REPORT_NAME = "dataset.json"
 PUBLIC_URL = "http://issuegraph.bench"
 CONCURRENCIES = (1, 8, 32)
-SERVERS = ("issuegraph", "floor")
+# In the order of round 0; "baseline" only with --baseline.
+SERVERS = ("issuegraph", "baseline", "floor")
 USERNAMES = {"admin": "bench-admin", "user": "bench-user"}
 MIN_PROJECT_ISSUES = 50  # issues(first: 50) should fill its page
 STARTUP_SECONDS = 60.0
@@ -102,16 +113,17 @@ def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
     return None
 
 
-def compare(service: bytes, floor: bytes) -> str:
-    """How the floor's body matches the service's; BenchError when the JSON differs.
+def compare(service: bytes, other: bytes, name: str = "floor") -> str:
+    """How another server's body (the floor's) matches the service's; BenchError when the
+    JSON differs.
 
     "identical bytes"; "same JSON, whitespace differs" (the floor writes compact orjson);
     "same JSON, key order differs"."""
-    if service == floor:
+    if service == other:
         return "identical bytes"
-    a, b = json.loads(service), json.loads(floor)
+    a, b = json.loads(service), json.loads(other)
     if a != b:
-        raise BenchError(f"the floor's JSON differs from issuegraph's at {first_difference(a, b)}")
+        raise BenchError(f"the {name}'s JSON differs from issuegraph's at {first_difference(a, b)}")
     if orjson.dumps(a) == orjson.dumps(b):
         return "same JSON, whitespace differs"
     return "same JSON, key order differs"
@@ -229,7 +241,7 @@ class Server:
     log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def endpoint(self, rep: Representative) -> str:
-        return self.url if self.name == "issuegraph" else f"{self.url}/{rep.name}"
+        return f"{self.url}/{rep.name}" if self.name == "floor" else self.url
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
@@ -429,6 +441,113 @@ async def cell(
     }
 
 
+# -- rounds and medians -------------------------------------------------------------------------
+
+
+def rotation(names: Sequence[str], round_: int) -> list[str]:
+    """The order in which round `round_` (from 0) measures the servers: it starts with the
+    server at `round_` mod their count, so each comes first, second, third... in turn."""
+    start = round_ % len(names)
+    return [*names[start:], *names[:start]]
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values that are there (a cell without CPU figures has None)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def change_percent(current: float | None, before: float | None) -> float | None:
+    """How far `current` moved from `before`, in percent (+5.0: 5% higher)."""
+    moved = ratio(current, before)
+    return None if moved is None else (moved - 1) * 100
+
+
+# The figures of a cell whose median over the rounds the report shows.
+MEDIANS = ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_ms_per_request")
+# The figures the servers are compared on, each against the floor of the same round.
+COMPARED = ("rps", "p50_ms")
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One (query, concurrency) over its rounds, from every server's cell of every round.
+
+    Per server the medians of MEDIANS, the errors summed, the highest peak RSS; per server
+    other than the floor the medians of its per-round ratios to the floor. With a baseline,
+    `change_percent` = (issuegraph/floor) / (baseline/floor) - 1 of those medians, the same
+    change round by round (which is issuegraph/baseline of the round), and the change in
+    CPU per request of the medians."""
+    names = [name for name in SERVERS if any(c["server"] == name for c in runs)]
+    rounds = sorted({c["round"] for c in runs})
+    by_key = {(c["round"], c["server"]): c for c in runs}
+    servers: dict[str, dict[str, Any]] = {}
+    for name in names:
+        cells = [by_key[r, name] for r in rounds]
+        figures: dict[str, Any] = {
+            key: _rounded(median(c[key] for c in cells), 2) for key in MEDIANS
+        }
+        for key in ("requests", "errors", "warmup_errors"):
+            figures[key] = sum(c[key] for c in cells)
+        peaks = [c["peak_rss_mb"] for c in cells if c.get("peak_rss_mb") is not None]
+        figures["peak_rss_mb"] = max(peaks) if peaks else None
+        servers[name] = figures
+    ratios = {
+        f"{name}/floor": {
+            key: _rounded(
+                median(ratio(by_key[r, name][key], by_key[r, "floor"][key]) for r in rounds), 4
+            )
+            for key in COMPARED
+        }
+        for name in names
+        if name != "floor"
+    }
+    summary: dict[str, Any] = {
+        "query": runs[0]["query"],
+        "concurrency": runs[0]["concurrency"],
+        "rounds": len(rounds),
+        "servers": servers,
+        "ratios": ratios,
+    }
+    if "baseline" in names:
+        now, before = ratios["issuegraph/floor"], ratios["baseline/floor"]
+        summary["change_percent"] = {
+            key: _rounded(change_percent(now[key], before[key]), 2) for key in COMPARED
+        }
+        summary["round_change_percent"] = {
+            key: [
+                _rounded(
+                    change_percent(by_key[r, "issuegraph"][key], by_key[r, "baseline"][key]), 2
+                )
+                for r in rounds
+            ]
+            for key in COMPARED
+        }
+        summary["cpu_change_percent"] = _rounded(
+            change_percent(
+                servers["issuegraph"]["cpu_ms_per_request"],
+                servers["baseline"]["cpu_ms_per_request"],
+            ),
+            2,
+        )
+    return summary
+
+
+def summaries(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """summarize() per (query, concurrency), in the order the cells were first measured."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for c in cells:
+        groups.setdefault((c["query"], c["concurrency"]), []).append(c)
+    return [summarize(runs) for runs in groups.values()]
+
+
 def _checkout() -> dict[str, Any]:
     """The commit of this checkout (the floor's, and the server's unless --url), and
     whether it has uncommitted changes."""
@@ -469,6 +588,8 @@ class Args:
     queries: tuple[str, ...]
     progress: bool
     allow_mismatch: bool
+    baseline: str | None = None
+    rounds: int = 1
 
 
 async def verify(
@@ -480,7 +601,10 @@ async def verify(
     *,
     allow_mismatch: bool,
 ) -> dict[str, Any]:
-    """Ask both servers once; the floor must answer issuegraph's JSON."""
+    """Ask every server once; the floor (and the baseline) must answer issuegraph's JSON.
+
+    Returns the sizes and, per other server, how its body matches (`match` for the floor,
+    `baseline_match`)."""
     answers: dict[str, bytes] = {}
     for name, server in servers.items():
         async with session.post(server.endpoint(rep), data=body, headers=headers) as response:
@@ -492,21 +616,97 @@ async def verify(
         raise BenchError(f"issuegraph answered {rep.name} with errors: {service['errors']}")
     if not any((service.get("data") or {}).values()):
         raise BenchError(f"issuegraph answered {rep.name} with null: the target is not readable")
-    try:
-        match = compare(answers["issuegraph"], answers["floor"])
-    except BenchError as error:
-        dumps = []
-        for name, answer in answers.items():
-            dump = RESULTS / f"http-mismatch-{rep.name}-{name}.json"
-            dump.write_bytes(answer)
-            dumps.append(str(dump))
-        if not allow_mismatch:
-            raise BenchError(f"{rep.name}: {error} (bodies in {', '.join(dumps)})") from None
-        match = f"MISMATCH: {error}"
-    return {
-        "bytes": {name: len(answer) for name, answer in answers.items()},
-        "match": match,
-    }
+    checked: dict[str, Any] = {"bytes": {name: len(answer) for name, answer in answers.items()}}
+    for name, answer in answers.items():
+        if name == "issuegraph":
+            continue
+        try:
+            match = compare(answers["issuegraph"], answer, name)
+        except BenchError as error:
+            dumps = []
+            for dumped in ("issuegraph", name):
+                dump = RESULTS / f"http-mismatch-{rep.name}-{dumped}.json"
+                dump.write_bytes(answers[dumped])
+                dumps.append(str(dump))
+            if not allow_mismatch:
+                raise BenchError(f"{rep.name}: {error} (bodies in {', '.join(dumps)})") from None
+            match = f"MISMATCH: {error}"
+        checked["match" if name == "floor" else f"{name}_match"] = match
+    return checked
+
+
+async def graphql_servers(
+    args: Args,
+    session: aiohttp.ClientSession,
+    dsn: str,
+    *,
+    token: str,
+    logs: Path,
+    servers: dict[str, Server],
+) -> str:
+    """Start issuegraph (or take --url's) and take --baseline's into `servers`; returns the
+    public URL they prefix `webUrl`s with, which the floor must use too."""
+    if args.url is None:
+        public_url = PUBLIC_URL
+        port = free_port()
+        bin_dir = Path(sys.executable).parent
+        servers["issuegraph"] = start(
+            "issuegraph",
+            [str(bin_dir / "issuegraph"), "serve", "--port", str(port)],
+            server_env(dsn, public_url),
+            f"http://127.0.0.1:{port}/graphql",
+            logs,
+        )
+        await wait_ready(session, servers["issuegraph"], f"http://127.0.0.1:{port}/readyz")
+    else:
+        public_url = await public_url_of(session, args.url, token)
+        servers["issuegraph"] = Server("issuegraph", args.url, listening_pid(args.url))
+    if args.baseline is not None:
+        baseline_url = await public_url_of(session, args.baseline, token)
+        if baseline_url != public_url:
+            raise BenchError(
+                f"the baseline's public URL {baseline_url} is not issuegraph's "
+                f"{public_url}: start it with ISSUEGRAPH_PUBLIC_URL={public_url}"
+            )
+        servers["baseline"] = Server("baseline", args.baseline, listening_pid(args.baseline))
+    return public_url
+
+
+async def measure_rounds(
+    args: Args, servers: dict[str, Server], loads: dict[tuple[str, str], Load]
+) -> list[dict[str, Any]]:
+    """Every cell (query x concurrency x server) once per round. Round after round over all
+    the cells, so that each cell's rounds spread over the whole run; within a round the
+    servers take turns in the order rotation() gives."""
+    names = [name for name in SERVERS if name in servers]
+    queries = list(dict.fromkeys(query for query, _ in loads))
+    cells = []
+    for round_ in range(args.rounds):
+        for query in queries:
+            for concurrency in args.concurrency:
+                for name in rotation(names, round_):
+                    result = {
+                        "round": round_,
+                        "query": query,
+                        "concurrency": concurrency,
+                        "server": name,
+                        **await cell(
+                            servers[name],
+                            loads[query, name],
+                            concurrency,
+                            args.warmup,
+                            args.duration,
+                        ),
+                    }
+                    cells.append(result)
+                    print(
+                        f"round {round_ + 1}/{args.rounds} {query:<13} c={concurrency:<3} "
+                        f"{name:<10} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']} ms  "
+                        f"p99 {result['p99_ms']} ms  errors {result['errors']}  "
+                        f"peak RSS {result['peak_rss_mb']} MB",
+                        flush=True,
+                    )
+    return cells
 
 
 async def measure(
@@ -525,21 +725,9 @@ async def measure(
     logs = data_dir / "logs"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-            if args.url is None:
-                public_url = PUBLIC_URL
-                port = free_port()
-                bin_dir = Path(sys.executable).parent
-                servers["issuegraph"] = start(
-                    "issuegraph",
-                    [str(bin_dir / "issuegraph"), "serve", "--port", str(port)],
-                    server_env(dsn, public_url),
-                    f"http://127.0.0.1:{port}/graphql",
-                    logs,
-                )
-                await wait_ready(session, servers["issuegraph"], f"http://127.0.0.1:{port}/readyz")
-            else:
-                public_url = await public_url_of(session, args.url, token)
-                servers["issuegraph"] = Server("issuegraph", args.url, listening_pid(args.url))
+            public_url = await graphql_servers(
+                args, session, dsn, token=token, logs=logs, servers=servers
+            )
             port = free_port()
             servers["floor"] = start(
                 "floor",
@@ -572,31 +760,14 @@ async def measure(
                 checks[rep.name]["floor_statements"] = STATEMENTS[rep.name]
                 print(f"{rep.name}: {json.dumps(checks[rep.name])}", flush=True)
 
-        cells = []
-        for rep in reps:
-            for concurrency in args.concurrency:
-                for name in SERVERS:
-                    server = servers[name]
-                    load = Load(
-                        server.endpoint(rep),
-                        bodies[rep.name],
-                        headers,
-                        checks[rep.name]["bytes"][name],
-                    )
-                    result = {
-                        "query": rep.name,
-                        "concurrency": concurrency,
-                        "server": name,
-                        **await cell(server, load, concurrency, args.warmup, args.duration),
-                    }
-                    cells.append(result)
-                    print(
-                        f"{rep.name:<13} c={concurrency:<3} {name:<10} "
-                        f"{result['rps']:>8.1f} req/s  p50 {result['p50_ms']} ms  "
-                        f"p99 {result['p99_ms']} ms  errors {result['errors']}  "
-                        f"peak RSS {result['peak_rss_mb']} MB",
-                        flush=True,
-                    )
+        loads = {
+            (rep.name, name): Load(
+                server.endpoint(rep), bodies[rep.name], headers, checks[rep.name]["bytes"][name]
+            )
+            for rep in reps
+            for name, server in servers.items()
+        }
+        cells = await measure_rounds(args, servers, loads)
     finally:
         for server in servers.values():
             server.stop()
@@ -619,6 +790,7 @@ async def measure(
         "servers": server_info,
         "queries": checks,
         "cells": cells,
+        "summary": summaries(cells),
     }
 
 
@@ -650,6 +822,7 @@ async def run(args: Args, settings: Settings, report: dict[str, Any] | None) -> 
             "duration_seconds": args.duration,
             "warmup_seconds": args.warmup,
             "concurrency": list(args.concurrency),
+            "rounds": args.rounds,
             "data_dir": str(data_dir),
         },
         "dataset": {
@@ -674,49 +847,55 @@ def _rps(cell: dict[str, Any]) -> str:
     return _num(cell["rps"]) + (f" ({cell['errors']} errors)" if cell["errors"] else "")
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "-" if not a or not b else f"{a / b:.2f}"
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
-def markdown(report: dict[str, Any]) -> str:
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}%"
+
+
+def _header(report: dict[str, Any]) -> str:
     counts = report["dataset"]["counts"]
-    targets = report["targets"]
-    issue, project = targets["issue"], targets["project"]
+    issue, project = report["targets"]["issue"], report["targets"]["project"]
     settings = report["settings"]
     servers = report["servers"]
     checkout = report["checkout"]
-    title = "HTTP throughput: issuegraph against the floor"
-    if report["label"]:
-        title += f" ({report['label']})"
-    lines = [
-        f"# {title}",
-        "",
-        (
-            f"{report['date']}; {counts['issues']:,} issues, {counts['issue_links']:,} links; "
-            f"viewer `{report['viewer']['username']}`; issue page: the hub "
-            f"`{issue['project']}#{issue['iid']}` ({issue['links']} links); project pages: "
-            f"`{project['project']}` ({project['visibility']}, {project['readable_issues']:,} "
-            f"issues the viewer reads, {project['choice']}). Per cell: "
-            f"{settings['warmup_seconds']:g} s warm-up, {settings['duration_seconds']:g} s "
-            f"measured; one issuegraph process (`{servers['issuegraph']['url']}`, "
-            f"{'started by the bench' if servers['issuegraph']['started_by_bench'] else 'given'}"
-            f") and one floor process ({servers['floor'].get('loop')}); the client in a "
-            "third process on the same "
-            f"{report['machine']['cpus']}-core machine. Checkout {checkout['commit']}"
-            f"{' with uncommitted changes' if checkout['dirty'] else ''}. "
-            f"Wall time {report['wall_seconds']:.0f} s."
-        ),
-        "",
-        "| query | issuegraph bytes | floor bytes | floor's body | floor statements |",
-        "| --- | ---: | ---: | --- | ---: |",
-    ]
-    lines.extend(
-        f"| {name} | {q['bytes']['issuegraph']:,} | {q['bytes']['floor']:,} | {q['match']} "
-        f"| {q['floor_statements']} |"
-        for name, q in report["queries"].items()
+    rounds = settings.get("rounds", 1)
+    per_cell = (
+        f"{settings['warmup_seconds']:g} s warm-up, {settings['duration_seconds']:g} s measured"
     )
-    lines += [
-        "",
+    if rounds > 1:
+        per_cell = (
+            f"{rounds} rounds of {settings['warmup_seconds']:g} s warm-up + "
+            f"{settings['duration_seconds']:g} s measured per server, the servers in an "
+            "order rotated round by round; medians of the rounds"
+        )
+    started = servers["issuegraph"]["started_by_bench"]
+    processes = [
+        f"one issuegraph process (`{servers['issuegraph']['url']}`, "
+        + ("started by the bench)" if started else "given)")
+    ]
+    if "baseline" in servers:
+        processes.append(f"one baseline process (`{servers['baseline']['url']}`, given)")
+    processes.append(f"one floor process ({servers['floor'].get('loop')})")
+    ordinal = {2: "third", 3: "fourth"}[len(processes)]
+    return (
+        f"{report['date']}; {counts['issues']:,} issues, {counts['issue_links']:,} links; "
+        f"viewer `{report['viewer']['username']}`; issue page: the hub "
+        f"`{issue['project']}#{issue['iid']}` ({issue['links']} links); project pages: "
+        f"`{project['project']}` ({project['visibility']}, {project['readable_issues']:,} "
+        f"issues the viewer reads, {project['choice']}). Per cell: {per_cell}; "
+        f"{', '.join(processes[:-1])} and {processes[-1]}; the client in a {ordinal} "
+        f"process on the same {report['machine']['cpus']}-core machine. Checkout "
+        f"{checkout['commit']}{' with uncommitted changes' if checkout['dirty'] else ''}. "
+        f"Wall time {report['wall_seconds']:.0f} s."
+    )
+
+
+def _floor_table(summary: list[dict[str, Any]]) -> list[str]:
+    """issuegraph against the floor, every figure side by side."""
+    lines = [
         (
             "| query | conc. | issuegraph req/s | floor req/s | req/s ig/floor "
             "| issuegraph p50 ms | floor p50 ms | p50 ig/floor | issuegraph p99 ms "
@@ -725,27 +904,114 @@ def markdown(report: dict[str, Any]) -> str:
         ),
         "|" + " --- |" + " ---: |" * 13,
     ]
-    by_key = {(c["query"], c["concurrency"], c["server"]): c for c in report["cells"]}
-    errors = []
-    for name in report["queries"]:
-        for concurrency in settings["concurrency"]:
-            ig, fl = by_key[name, concurrency, "issuegraph"], by_key[name, concurrency, "floor"]
-            errors += [c for c in (ig, fl) if c["errors"] or c["warmup_errors"]]
+    for row in summary:
+        ig, fl = row["servers"]["issuegraph"], row["servers"]["floor"]
+        ratios = row["ratios"]["issuegraph/floor"]
+        lines.append(
+            f"| {row['query']} | {row['concurrency']} | {_rps(ig)} | {_rps(fl)} "
+            f"| {_ratio(ratios['rps'])} | {_num(ig['p50_ms'])} "
+            f"| {_num(fl['p50_ms'])} | {_ratio(ratios['p50_ms'])} "
+            f"| {_num(ig['p99_ms'])} | {_num(fl['p99_ms'])} "
+            f"| {_num(ig['cpu_ms_per_request'])} | {_num(fl['cpu_ms_per_request'])} "
+            f"| {_num(ig['peak_rss_mb'], 0)} | {_num(fl['peak_rss_mb'], 0)} |"
+        )
+    return lines
+
+
+def _baseline_tables(summary: list[dict[str, Any]]) -> list[str]:
+    """issuegraph and the baseline, each against the floor: req/s, p50, CPU per request."""
+    names = ("issuegraph", "baseline", "floor")
+    lines: list[str] = []
+    for key, title in (("rps", "req/s"), ("p50_ms", "p50 ms")):
+        lines += [
+            f"{title}, medians of the rounds:",
+            "",
+            (
+                "| query | conc. | issuegraph | baseline | floor | issuegraph/floor "
+                "| baseline/floor | change | change by round |"
+            ),
+            "| --- |" + " ---: |" * 7 + " --- |",
+        ]
+        for row in summary:
+            figures = [row["servers"][name] for name in names]
+            cells = [_rps(f) if key == "rps" else _num(f[key]) for f in figures]
+            by_round = ", ".join(_percent(c) for c in row["round_change_percent"][key])
             lines.append(
-                f"| {name} | {concurrency} | {_rps(ig)} | {_rps(fl)} "
-                f"| {_ratio(ig['rps'], fl['rps'])} | {_num(ig['p50_ms'])} "
-                f"| {_num(fl['p50_ms'])} | {_ratio(ig['p50_ms'], fl['p50_ms'])} "
-                f"| {_num(ig['p99_ms'])} | {_num(fl['p99_ms'])} "
-                f"| {_num(ig['cpu_ms_per_request'])} | {_num(fl['cpu_ms_per_request'])} "
-                f"| {_num(ig['peak_rss_mb'], 0)} | {_num(fl['peak_rss_mb'], 0)} |"
+                f"| {row['query']} | {row['concurrency']} | {' | '.join(cells)} "
+                f"| {_ratio(row['ratios']['issuegraph/floor'][key])} "
+                f"| {_ratio(row['ratios']['baseline/floor'][key])} "
+                f"| {_percent(row['change_percent'][key])} | {by_round} |"
             )
-    lines.append("")
+        lines.append("")
+    lines += [
+        "CPU ms per request of the server process, medians of the rounds:",
+        "",
+        "| query | conc. | issuegraph | baseline | floor | issuegraph/baseline - 1 |",
+        "| --- |" + " ---: |" * 5,
+    ]
     lines.extend(
-        f"**{c['server']} answered {c['errors']} of {c['requests']} timed requests (and "
-        f"{c['warmup_errors']} while warming up) of {c['query']} at concurrency "
-        f"{c['concurrency']} with an error or an unexpected body** (see its log)."
-        for c in errors
+        f"| {row['query']} | {row['concurrency']} | "
+        + " | ".join(_num(row["servers"][name]["cpu_ms_per_request"], 2) for name in names)
+        + f" | {_percent(row['cpu_change_percent'])} |"
+        for row in summary
     )
+    lines += [
+        "",
+        (
+            "change = (issuegraph/floor) / (baseline/floor) - 1, of the two medians: for "
+            "req/s below 0 is issuegraph losing ground on the baseline, for p50 above 0. "
+            "Change by round: the same for each round alone, in the order they ran."
+        ),
+    ]
+    return lines
+
+
+def markdown(report: dict[str, Any]) -> str:
+    servers = report["servers"]
+    compared = "baseline" in servers
+    rounds = report["settings"].get("rounds", 1)
+    title = "HTTP throughput: issuegraph against the floor"
+    if compared:
+        title = "HTTP throughput: issuegraph and a baseline, each against the floor"
+    if report["label"]:
+        title += f" ({report['label']})"
+    lines = [f"# {title}", "", _header(report), ""]
+    if compared:
+        lines += [
+            (
+                "| query | issuegraph bytes | baseline bytes | baseline's body | floor bytes "
+                "| floor's body | floor statements |"
+            ),
+            "| --- | ---: | ---: | --- | ---: | --- | ---: |",
+        ]
+        lines.extend(
+            f"| {name} | {q['bytes']['issuegraph']:,} | {q['bytes']['baseline']:,} "
+            f"| {q['baseline_match']} | {q['bytes']['floor']:,} | {q['match']} "
+            f"| {q['floor_statements']} |"
+            for name, q in report["queries"].items()
+        )
+    else:
+        lines += [
+            "| query | issuegraph bytes | floor bytes | floor's body | floor statements |",
+            "| --- | ---: | ---: | --- | ---: |",
+        ]
+        lines.extend(
+            f"| {name} | {q['bytes']['issuegraph']:,} | {q['bytes']['floor']:,} | {q['match']} "
+            f"| {q['floor_statements']} |"
+            for name, q in report["queries"].items()
+        )
+    lines.append("")
+    summary = summaries(report["cells"])
+    lines += _baseline_tables(summary) if compared else _floor_table(summary)
+    lines.append("")
+    for c in report["cells"]:
+        if c["errors"] or c["warmup_errors"]:
+            when = f" in round {c['round'] + 1}" if rounds > 1 else ""
+            lines.append(
+                f"**{c['server']} answered {c['errors']} of {c['requests']} timed requests "
+                f"(and {c['warmup_errors']} while warming up) of {c['query']} at concurrency "
+                f"{c['concurrency']}{when} with an error or an unexpected body** (see its log)."
+            )
     logs = [
         f"{name}: {info['log_lines']} log lines"
         for name, info in servers.items()
@@ -788,6 +1054,19 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         "--url", help="measure this running issuegraph GraphQL endpoint instead of starting one"
     )
     parser.add_argument(
+        "--baseline",
+        metavar="URL",
+        help="also measure this running issuegraph GraphQL endpoint (an older build, same "
+        "database) as the server 'baseline', and report how issuegraph/floor moved from it",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every cell this many times, the servers in a rotated order each round "
+        "(default 1)",
+    )
+    parser.add_argument(
         "--queries",
         default=",".join(r.name for r in REPRESENTATIVE),
         help="comma-separated representative queries (default all three)",
@@ -809,6 +1088,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         parser.error("--concurrency takes integers, e.g. 1,8,32")
     if not concurrency or min(concurrency) < 1 or args.duration <= 0 or args.warmup < 0:
         parser.error("concurrency must be positive, --duration positive, --warmup not negative")
+    if args.rounds < 1:
+        parser.error("--rounds takes a positive count")
+    if args.baseline is not None and args.baseline == args.url:
+        parser.error("--baseline takes another server than --url")
     if args.label is not None and not args.label.replace("-", "").replace("_", "").isalnum():
         parser.error("--label takes letters, digits, - and _")
     return Args(
@@ -823,6 +1106,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         queries=queries,
         progress=not args.no_progress,
         allow_mismatch=args.allow_mismatch,
+        baseline=args.baseline,
+        rounds=args.rounds,
     )
 
 

@@ -15,12 +15,13 @@ from issuegraph.api import schema
 from issuegraph.db.database import open_database
 from issuegraph.db.listener import Listener
 from issuegraph.delivery import DeliveryWorker
+from issuegraph.domain.graph_index import GraphIndex
 from issuegraph.domain.live import Hub
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.playground import setup_playground
 from issuegraph.rest import setup_rest
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
-from issuegraph.state import DATABASE, LIVE, REQUEST_ID, SETTINGS, WEBSOCKETS
+from issuegraph.state import DATABASE, GRAPH, LIVE, REQUEST_ID, SETTINGS, WEBSOCKETS
 from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
 from issuegraph.websocket import close_all, graphql_endpoint, reads_for
 
@@ -126,6 +127,13 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
             app[DATABASE] = database
             yield
 
+    async def graph_ctx(app: web.Application) -> AsyncIterator[None]:
+        if settings.graph_index == "memory":
+            index = GraphIndex(app[DATABASE].pool)
+            await index.build()
+            app[GRAPH] = index
+        yield
+
     async def deliveries_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.webhook_poll_ms == 0:
             yield
@@ -164,6 +172,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
 
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(graph_ctx)
     app.cleanup_ctx.append(deliveries_ctx)
     app.cleanup_ctx.append(live_ctx)
     app.on_shutdown.append(close_all)

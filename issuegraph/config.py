@@ -102,6 +102,9 @@ class Settings:
     live_window: int = 10_000
     # How often the change log is read even without a notification, in seconds.
     live_tick_seconds: float = 5.0
+    # Where graph walks run (docs/graph-index.md): "memory", an index of the link graph
+    # built at start-up and kept current from the change log; "sql", PostgreSQL alone.
+    graph_index: str = "memory"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -144,4 +147,5 @@ class Settings:
             ws_send_timeout_seconds=_int("ISSUEGRAPH_WS_SEND_TIMEOUT_MS", 10_000, minimum=1) / 1000,
             live_window=_int("ISSUEGRAPH_LIVE_WINDOW", 10_000, minimum=1),
             live_tick_seconds=_int("ISSUEGRAPH_LIVE_TICK_MS", 5_000, minimum=10) / 1000,
+            graph_index=_choice("ISSUEGRAPH_GRAPH_INDEX", ("memory", "sql"), "memory"),
         )

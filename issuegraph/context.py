@@ -12,6 +12,7 @@ from issuegraph.loaders import Loaders
 
 if TYPE_CHECKING:
     from issuegraph.config import Settings
+    from issuegraph.domain.graph_index import GraphIndex
     from issuegraph.domain.live import Hub
     from issuegraph.models import Viewer
 
@@ -36,10 +37,11 @@ class Reads:
     access: Access
 
     @classmethod
-    def of(cls, pool: Any, viewer: Viewer) -> Self:
+    def of(cls, pool: Any, viewer: Viewer, graph: GraphIndex | None = None) -> Self:
         """Fresh loaders of `viewer`, and the access rules reading through them: what every
-        request, operation, batch of live events and webhook round reads with."""
-        loaders = Loaders(pool, viewer)
+        request, operation, batch of live events and webhook round reads with. `graph` is
+        the process's in-memory link graph, when the reads may walk it."""
+        loaders = Loaders(pool, viewer, graph)
         return cls(loaders=loaders, access=Access(viewer, loaders))
 
 

@@ -40,7 +40,7 @@ from issuegraph.schema.errors import (
     format_error,
     operational_code,
 )
-from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
+from issuegraph.state import DATABASE, GRAPH, REQUEST_ID, SETTINGS
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -353,7 +353,7 @@ async def build_context(request: web.Request, settings: Settings) -> Context:
     """The viewer of the request's credentials (else UnauthenticatedError), its loaders."""
     pool = request.app[DATABASE].pool
     viewer = await authenticate(pool, request.headers)
-    reads = Reads.of(pool, viewer)
+    reads = Reads.of(pool, viewer, request.app.get(GRAPH))
     return Context(
         request_id=request[REQUEST_ID],
         settings=settings,

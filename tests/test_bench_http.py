@@ -16,7 +16,18 @@ import pytest
 
 from bench.floor import STATEMENTS, create_floor_app
 from bench.generate import Options, generate
-from bench.http import BenchError, compare
+from bench.http import (
+    SERVERS,
+    BenchError,
+    change_percent,
+    compare,
+    markdown,
+    median,
+    parse_args,
+    rotation,
+    summaries,
+    summarize,
+)
 from bench.queries import REPRESENTATIVE
 from issuegraph.app import create_app
 from tests.helpers import StatementLog
@@ -142,3 +153,182 @@ def test_compare_tells_whitespace_from_a_different_answer() -> None:
     assert compare(b'{"a": 1, "b": 2}', b'{"b":2,"a":1}') == "same JSON, key order differs"
     with pytest.raises(BenchError, match=r"\$\.a\[1\]"):
         compare(b'{"a": [1, 2]}', b'{"a": [1, 3]}')
+
+
+# -- rounds, medians and the change column (no servers) ------------------------------------
+
+
+def _cell(round_: int, server: str, rps: float, p50: float, cpu: float) -> dict[str, Any]:
+    return {
+        "round": round_,
+        "query": "issue_page",
+        "concurrency": 8,
+        "server": server,
+        "requests": int(rps * 6),
+        "errors": 0,
+        "warmup_errors": 0,
+        "seconds": 6.0,
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p50 * 3,
+        "mean_ms": p50 * 1.2,
+        "cpu_ms_per_request": cpu,
+        "client_cpu_percent": 5.0,
+        "peak_rss_mb": 100.0 + round_,
+        "rss_mb": 90.0,
+    }
+
+
+# Three rounds in which the machine runs at 1x, 0.5x and 0.8x speed: every server's req/s
+# moves with it, issuegraph/floor stays 0.45 and baseline/floor 0.5 (so -10%), and the
+# p50 ratios stay 2.2 and 2.0 (+10%).
+DRIFTING = [
+    cell
+    for r, speed in enumerate((1.0, 0.5, 0.8))
+    for cell in (
+        _cell(r, "issuegraph", 90 * speed, 11 / speed, 4.4),
+        _cell(r, "baseline", 100 * speed, 10 / speed, 4.0),
+        _cell(r, "floor", 200 * speed, 5 / speed, 1.0),
+    )
+]
+
+
+def test_each_round_starts_with_the_next_server() -> None:
+    orders = [rotation(SERVERS, r) for r in range(6)]
+    assert orders[:3] == [
+        ["issuegraph", "baseline", "floor"],
+        ["baseline", "floor", "issuegraph"],
+        ["floor", "issuegraph", "baseline"],
+    ]
+    assert orders[3:] == orders[:3]
+    for position in range(3):  # each server in each position once in three rounds
+        assert sorted(order[position] for order in orders[:3]) == sorted(SERVERS)
+    # Without a baseline, round 0 is the order the bench always had.
+    assert rotation(["issuegraph", "floor"], 0) == ["issuegraph", "floor"]
+    assert rotation(["issuegraph", "floor"], 1) == ["floor", "issuegraph"]
+
+
+def test_median_and_change_percent() -> None:
+    assert median([3.0, None, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert median([None, None]) is None
+    assert change_percent(105.0, 100.0) == pytest.approx(5.0)
+    assert change_percent(0.45, 0.5) == pytest.approx(-10.0)
+    assert change_percent(None, 1.0) is None
+    assert change_percent(1.0, 0.0) is None
+
+
+def test_the_change_column_sees_through_the_machine_drifting() -> None:
+    summary = summarize(DRIFTING)
+    assert (summary["query"], summary["concurrency"], summary["rounds"]) == ("issue_page", 8, 3)
+    servers = summary["servers"]
+    assert servers["floor"]["rps"] == 160.0  # median of 200, 100, 160
+    assert servers["issuegraph"]["p50_ms"] == pytest.approx(13.75)  # of 11, 22, 13.75
+    assert servers["baseline"]["cpu_ms_per_request"] == 4.0
+    assert servers["issuegraph"]["peak_rss_mb"] == 102.0  # the highest, not a median
+    assert servers["issuegraph"]["requests"] == sum(
+        c["requests"] for c in DRIFTING if c["server"] == "issuegraph"
+    )
+    assert summary["ratios"] == {
+        "issuegraph/floor": {"rps": 0.45, "p50_ms": 2.2},
+        "baseline/floor": {"rps": 0.5, "p50_ms": 2.0},
+    }
+    assert summary["change_percent"] == {"rps": -10.0, "p50_ms": 10.0}
+    assert summary["round_change_percent"] == {"rps": [-10.0] * 3, "p50_ms": [10.0] * 3}
+    assert summary["cpu_change_percent"] == 10.0
+
+
+def test_the_ratios_are_medians_of_each_rounds_ratio() -> None:
+    # Round 1 is an outlier for issuegraph alone: the median ratio ignores it, where the
+    # ratio of the medians would not (median req/s 90 and 160 give 0.5625).
+    cells = [
+        _cell(0, "issuegraph", 90, 10, 1),
+        _cell(0, "floor", 200, 5, 1),
+        _cell(1, "issuegraph", 150, 10, 1),
+        _cell(1, "floor", 100, 5, 1),
+        _cell(2, "issuegraph", 72, 10, 1),
+        _cell(2, "floor", 160, 5, 1),
+    ]
+    summary = summarize(cells)
+    assert summary["ratios"] == {"issuegraph/floor": {"rps": 0.45, "p50_ms": 2.0}}
+    assert "change_percent" not in summary  # no baseline, no change
+
+
+def test_summaries_group_the_cells_of_every_round_by_query_and_concurrency() -> None:
+    other = [{**c, "concurrency": 1} for c in DRIFTING]
+    # In the order of a run: round after round over every cell.
+    cells = sorted(DRIFTING + other, key=lambda c: c["round"])
+    rows = summaries(cells)
+    assert [(row["query"], row["concurrency"]) for row in rows] == [
+        ("issue_page", 8),
+        ("issue_page", 1),
+    ]
+    assert all(row["change_percent"] == {"rps": -10.0, "p50_ms": 10.0} for row in rows)
+
+
+def _report(cells: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
+    names = {c["server"] for c in cells}
+    servers: dict[str, Any] = {
+        name: {"url": f"http://127.0.0.1:9/{name}", "started_by_bench": False} for name in names
+    }
+    servers["floor"]["loop"] = "uvloop"
+    query: dict[str, Any] = {
+        "bytes": dict.fromkeys(names, 1234),
+        "match": "same JSON, whitespace differs",
+        "floor_statements": 2,
+    }
+    if "baseline" in names:
+        query["baseline_match"] = "identical bytes"
+    return {
+        "label": "test",
+        "date": "2025-01-01T00:00:00+00:00",
+        "wall_seconds": 1.0,
+        "machine": {"cpus": 2},
+        "settings": {"duration_seconds": 6, "warmup_seconds": 2, "rounds": rounds},
+        "dataset": {"counts": {"issues": 100, "issue_links": 300}},
+        "viewer": {"username": "bench-user"},
+        "targets": {
+            "issue": {"project": "a/b", "iid": 1, "links": 100},
+            "project": {
+                "project": "a/b",
+                "visibility": "public",
+                "readable_issues": 90,
+                "choice": "the hub's project",
+            },
+        },
+        "servers": servers,
+        "checkout": {"commit": "abc1234", "dirty": False},
+        "queries": {"issue_page": query},
+        "cells": cells,
+    }
+
+
+def test_the_report_with_a_baseline_shows_the_change_per_cell() -> None:
+    text = markdown(_report(DRIFTING, rounds=3))
+    assert "3 rounds of 2 s warm-up + 6 s measured per server" in text
+    assert "| issue_page | 1,234 | 1,234 | identical bytes | 1,234 |" in text
+    rps_row = "| issue_page | 8 | 72.0 | 80.0 | 160.0 | 0.45 | 0.50 | -10.0% | "
+    assert rps_row + "-10.0%, -10.0%, -10.0% |" in text
+    assert "| issue_page | 8 | 13.8 | 12.5 | 6.2 | 2.20 | 2.00 | +10.0% | " in text
+    assert "| issue_page | 8 | 4.40 | 4.00 | 1.00 | +10.0% |" in text
+
+
+def test_the_report_without_a_baseline_keeps_its_one_table() -> None:
+    cells = [c for c in DRIFTING if c["round"] == 0 and c["server"] != "baseline"]
+    text = markdown(_report(cells, rounds=1))
+    assert "Per cell: 2 s warm-up, 6 s measured; one issuegraph process" in text
+    assert "change" not in text
+    assert "| issuegraph req/s | floor req/s | req/s ig/floor |" in text
+    assert "| issue_page | 8 | 90.0 | 200.0 | 0.45 | 11.0 | 5.0 | 2.20 | 33.0 | 15.0 |" in text
+
+
+def test_rounds_and_baseline_arguments() -> None:
+    args = parse_args(["--baseline", "http://127.0.0.1:9000/graphql", "--rounds", "5"])
+    assert (args.baseline, args.rounds) == ("http://127.0.0.1:9000/graphql", 5)
+    assert (parse_args([]).baseline, parse_args([]).rounds) == (None, 1)
+    for wrong in (
+        ["--rounds", "0"],
+        ["--url", "http://x/graphql", "--baseline", "http://x/graphql"],
+    ):
+        with pytest.raises(SystemExit):
+            parse_args(wrong)

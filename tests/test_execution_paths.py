@@ -29,6 +29,7 @@ from strawberry.relay import Node
 from strawberry.schema.schema_converter import get_arguments
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
+from bench.traversal import QUERY as TRAVERSAL
 from issuegraph.api import IssuegraphSchema, Mutation, Query, schema
 from issuegraph.context import Context
 from issuegraph.demo import seed_demo
@@ -38,9 +39,11 @@ from issuegraph.loaders import Loaders
 from issuegraph.models import IssueState
 from issuegraph.schema import execution
 from issuegraph.schema.execution import Call, FastExecutor, Read, RelayId, TypeName
+from issuegraph.schema.graph import DependencyNode
 from issuegraph.schema.issues import Issue
+from issuegraph.schema.links import IssueLink
 from issuegraph.schema.users import User
-from tests.test_models import ISSUE
+from tests.test_models import ISSUE, LINK
 
 TYPES = schema._schema.type_map
 ISSUE_TYPE: Any = TYPES["Issue"]
@@ -302,6 +305,30 @@ def test_relays_own_ids_are_recognised(name):
     assert not execution.is_relay_id(_definition("Issue", "author"))
 
 
+# What each type says its fields read of its model is what its objects show (`Models`).
+MADE_OF_MODELS = {
+    "Issue": (Issue.from_model, ISSUE),
+    "IssueLink": (lambda link: IssueLink.from_model(link, None, None), LINK),
+    "DependencyNode": (lambda pair: DependencyNode(issue=pair[0], distance=pair[1]), (ISSUE, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MADE_OF_MODELS))
+def test_fields_read_of_a_model_are_what_the_made_object_shows(name):
+    make, model = MADE_OF_MODELS[name]
+    declared = execution._model_reads(TYPES[name])  # type: ignore[arg-type]
+    assert declared is not None
+    assert isinstance(model, declared.model)
+    made = make(model)
+    shown = {f.python_name for f in execution.definition_of(TYPES[name]).fields}
+    assert set(declared.reads) - {"pk"} <= shown
+    for field, reader in declared.reads.items():
+        read = getattr(model, reader) if isinstance(reader, str) else reader(model)
+        value = getattr(made, field)
+        # (a tuple where the object holds a list is written as the same JSON list)
+        assert (list(read) if isinstance(read, tuple) else read) == value, field
+
+
 def test_enum_members_are_looked_up_by_name():
     leaf = execution._leaf(TYPES["IssueState"])  # type: ignore[arg-type]
     assert leaf is not None
@@ -314,6 +341,7 @@ REPRESENTATIVE = {
     "issue_page": (ISSUE_PAGE, {"project": "acme/platform", "iid": 4}),
     "project_page": (PROJECT_PAGE, {"project": "acme/platform"}),
     "nested_links": (NESTED_LINKS, {"project": "acme/platform"}),
+    "traversal": (TRAVERSAL, {"project": "acme/platform", "iid": 5, "direction": "UPSTREAM"}),
 }
 
 # Fields the representative queries may send down graphql-core's per-field path, with why:
@@ -373,6 +401,39 @@ async def test_the_representative_queries_take_no_generic_path(demo, world, sett
     assert len(keys) >= 10
     assert {key for key, shown in keys.items() if not shown} <= set(NULL)
     _check_plans(RECORDING._schema.type_map)
+
+
+@pytest.mark.parametrize("direction", ["UPSTREAM", "DOWNSTREAM", "BOTH"])
+async def test_the_traversal_query_completes_its_lists_from_the_models(
+    demo, world, settings, monkeypatch, direction
+):
+    made: list[str] = []
+    iterate = execution.Models.__iter__
+
+    def noted(models: execution.Models) -> Any:
+        made.append(type(models.make(models.models[0])).__name__)
+        return iterate(models)
+
+    monkeypatch.setattr(execution.Models, "__iter__", noted)
+    token = await world.token("root")
+    Recording.generic.clear()
+    variables = {"project": "acme/platform", "iid": 4, "direction": direction}
+    result = await RECORDING.execute(
+        TRAVERSAL, variable_values=variables, context_value=await _context(demo, settings, token)
+    )
+    assert not result.errors, result.errors
+    graph = result.data["issue"]["dependencies"]  # type: ignore[index]
+    assert graph["nodes"]
+    assert graph["edges"]
+    assert Recording.generic == set()
+    assert made == []  # no node, issue or link object made
+    # A selection of a field the model does not answer gets the objects.
+    mixed = TRAVERSAL.replace("edges { databaseId }", "edges { databaseId source { iid } }")
+    result = await RECORDING.execute(
+        mixed, variable_values=variables, context_value=await _context(demo, settings, token)
+    )
+    assert not result.errors, result.errors
+    assert made == ["IssueLink"]
 
 
 def _check_plans(types: dict[str, Any]) -> None:

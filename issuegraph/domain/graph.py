@@ -161,8 +161,24 @@ def critical_path(
     return CriticalPath(issues=chain, total_weight=sum(n.weight or 0 for n in chain))
 
 
+class Walks(Protocol):
+    """How a request walks: in PostgreSQL or through the in-memory index, with the same
+    answers (`loaders.graph.GraphWalks`)."""
+
+    async def walk_all(
+        self, start: list[int], walk: graph_queries.Walk
+    ) -> list[graph_queries.Reached]: ...
+    async def links_among(self, ids: list[int], types: tuple[str, ...]) -> list[IssueLink]: ...
+    async def shortest_path(
+        self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
+    ) -> list[int] | None: ...
+
+
 class GraphReads(Protocol):
     """The loaders the graph reads through (`loaders.Loaders` has them)."""
+
+    @property
+    def graph_walks(self) -> Walks: ...
 
     @property
     def walk_by_issue(
@@ -215,9 +231,9 @@ class GraphService:
         """Open issues of a project and their open blockers anywhere, blockers first."""
         walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
         start = await graph_queries.open_issues(self.pool, project_id, self.scope)
-        reached = await graph_queries.walk_all(self.pool, [i.id for i in start], walk, self.scope)
+        reached = await self.reads.graph_walks.walk_all([i.id for i in start], walk)
         issues = start + [r.issue for r in reached]
-        edges = await graph_queries.links_among(self.pool, [i.id for i in issues], BLOCKS)
+        edges = await self.reads.graph_walks.links_among([i.id for i in issues], BLOCKS)
         return topological_order(issues, edges)
 
     async def critical_path(self, issue: Issue, *, weighted: bool) -> CriticalPath:
@@ -239,18 +255,12 @@ class GraphService:
     ) -> tuple[list[int], list[IssueLink]] | None:
         """The shortest chain of links from `source` to `target`, through readable issues."""
         make_walk(types, Direction.BOTH, max_depth)  # validates the bounds
-        ids = await graph_queries.shortest_path(
-            self.pool,
-            source=source.id,
-            target=target.id,
-            types=types,
-            directed=directed,
-            max_depth=max_depth,
-            scope=self.scope,
+        ids = await self.reads.graph_walks.shortest_path(
+            source.id, target.id, types, directed=directed, max_depth=max_depth
         )
         if ids is None:
             return None
-        links = await graph_queries.links_among(self.pool, ids, types)
+        links = await self.reads.graph_walks.links_among(ids, types)
         steps: list[IssueLink] = []
         for a, b in itertools.pairwise(ids):
             step = next(

@@ -3,15 +3,22 @@ issues, a project's ready issues (open, no open blocker) and their count."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from issuegraph.db.queries import graph as graph_queries
+from issuegraph.db.queries import issues as issue_queries
+from issuegraph.db.queries import links as link_queries
+from issuegraph.db.queries.graph import Reached
 from issuegraph.loaders.core import RequestLoader, by_shape
 
 if TYPE_CHECKING:
-    from issuegraph.db.queries.graph import Reached, Walk
-    from issuegraph.models import Issue, IssueLink
+    from issuegraph.db.queries.graph import Walk
+    from issuegraph.domain.graph_index import GraphIndex, Viewer
+    from issuegraph.models import Issue, IssueLink, ReadScope
 
 WalkKey = tuple[int, "Walk"]
 # (issue ids, stored link types)
@@ -20,13 +27,138 @@ AmongKey = tuple[frozenset[int], tuple[str, ...]]
 ReadyPageKey = tuple[int, int | None, int]
 
 
+class GraphWalks:
+    """How one request walks the graph: through the process's in-memory index
+    (`domain.graph_index`) when it has one and it is built, else in PostgreSQL
+    (`db.queries.graph`). Both give the same answers; the index catches up with the change
+    log before each walk, so a walk sees every write committed before it began."""
+
+    def __init__(self, pool: Any, scope: ReadScope, index: GraphIndex | None) -> None:
+        self.pool = pool
+        self.scope = scope
+        self.index = index
+        self._viewer: asyncio.Task[Viewer] | None = None  # the grants, read once
+        # Any catch-up that begins after the request did serves all its walks...
+        self._ticket = index.ticket() if index is not None else 0
+
+    def written(self) -> None:
+        """...until the request writes: its next walk must see that write."""
+        if self.index is not None:
+            self._ticket = self.index.ticket()
+
+    async def _current(self) -> tuple[GraphIndex, Viewer] | None:
+        index = self.index
+        if index is None or not index.ready:
+            return None
+        await index.catch_up(self._ticket)
+        if self._viewer is None:
+            self._viewer = asyncio.ensure_future(index.viewer(self.scope))
+        return index, await asyncio.shield(self._viewer)
+
+    async def _reached(self, walks: list[tuple[int, Any, Any]]) -> list[Reached]:
+        """Issue rows for (anchor, ids, distances) walks, in one statement."""
+        wanted: list[int] = (
+            np.unique(np.concatenate([ids for _, ids, _ in walks])).tolist() if walks else []
+        )
+        rows = await issue_queries.issues_by_ids(self.pool, wanted)
+        issues = {issue.id: issue for issue in rows}
+        return [
+            Reached(anchor_id=anchor, issue=issues[issue_id], distance=distance)
+            for anchor, ids, distances in walks
+            for issue_id, distance in zip(ids.tolist(), distances.tolist(), strict=True)
+            if issue_id in issues  # deleted since the walk
+        ]
+
+    async def walk_from(self, anchors: list[int], walk: Walk) -> list[Reached]:
+        """For each anchor, the issues its walk reaches, by distance then id."""
+        current = await self._current()
+        if current is None:
+            return await graph_queries.walk_from(self.pool, anchors, walk, self.scope)
+        index, viewer = current
+        return await self._reached(
+            [(anchor, *_walk(index, [anchor], walk, viewer)) for anchor in anchors]
+        )
+
+    async def walk_all(self, start: list[int], walk: Walk) -> list[Reached]:
+        """One walk from the whole set `start` (anchor 0)."""
+        current = await self._current()
+        if current is None:
+            return await graph_queries.walk_all(self.pool, start, walk, self.scope)
+        index, viewer = current
+        return await self._reached([(0, *_walk(index, start, walk, viewer))])
+
+    async def rollups(self, anchors: list[int], walk: Walk) -> dict[int, tuple[int, int]]:
+        """Per anchor: issues its walk reaches, closed ones among them."""
+        current = await self._current()
+        if current is None:
+            return await graph_queries.rollups(self.pool, anchors, walk, self.scope)
+        index, viewer = current
+        counts = {}
+        for anchor in anchors:
+            ids, _ = _walk(index, [anchor], walk, viewer)
+            if ids.size:
+                counts[anchor] = (int(ids.size), int((~index.opened[ids]).sum()))
+        return counts
+
+    async def links_among(self, ids: list[int], types: tuple[str, ...]) -> list[IssueLink]:
+        """The links of `types` with both ends in `ids`, by id."""
+        current = await self._current()
+        if current is None:
+            return await graph_queries.links_among(self.pool, ids, types)
+        index, _ = current
+        found = index.links_among(np.asarray(ids, dtype=np.int64), types)
+        inside = set(ids)
+        rows = await link_queries.links_by_ids(self.pool, found.tolist())
+        return sorted(
+            (
+                link
+                for link in rows  # as they are now: changed since the walk, left out
+                if link.link_type.value in types
+                and link.source_id in inside
+                and link.target_id in inside
+            ),
+            key=lambda link: link.id,
+        )
+
+    async def shortest_path(
+        self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
+    ) -> list[int] | None:
+        current = await self._current()
+        if current is None:
+            return await graph_queries.shortest_path(
+                self.pool,
+                source=source,
+                target=target,
+                types=types,
+                directed=directed,
+                max_depth=max_depth,
+                scope=self.scope,
+            )
+        index, viewer = current
+        return index.path(
+            source, target, types, directed=directed, max_depth=max_depth, viewer=viewer
+        )
+
+
+def _walk(index: GraphIndex, start: list[int], walk: Walk, viewer: Viewer) -> tuple[Any, Any]:
+    return index.walk(
+        start,
+        walk.types,
+        downstream=walk.downstream,
+        upstream=walk.upstream,
+        max_depth=walk.max_depth,
+        states=walk.states,
+        viewer=viewer,
+    )
+
+
 class WalkByIssueLoader(RequestLoader[WalkKey, "list[Reached]"]):
-    """One statement per distinct walk, for every issue that asked for it."""
+    """One walk per distinct walk shape, for every issue that asked for it."""
 
     async def batch(self, keys: list[WalkKey]) -> list[list[Reached]]:
         found: dict[WalkKey, list[Reached]] = {key: [] for key in keys}
         for (walk,), anchors in by_shape(keys).items():
-            reached = await graph_queries.walk_from(self.pool, anchors, walk, self.scope)
+            reached = await self.primer.graph_walks.walk_from(anchors, walk)
             for one in reached:
                 found[(one.anchor_id, walk)].append(one)
             self.primer.prime_issues([one.issue for one in reached], force=False)
@@ -34,26 +166,26 @@ class WalkByIssueLoader(RequestLoader[WalkKey, "list[Reached]"]):
 
 
 class RollupByIssueLoader(RequestLoader[WalkKey, tuple[int, int]]):
-    """(issues reached, closed ones among them), one statement per distinct walk."""
+    """(issues reached, closed ones among them), one walk per distinct walk shape."""
 
     async def batch(self, keys: list[WalkKey]) -> list[tuple[int, int]]:
         found: dict[WalkKey, tuple[int, int]] = {}
         for (walk,), anchors in by_shape(keys).items():
-            counts = await graph_queries.rollups(self.pool, anchors, walk, self.scope)
+            counts = await self.primer.graph_walks.rollups(anchors, walk)
             for anchor in anchors:
                 found[(anchor, walk)] = counts.get(anchor, (0, 0))
         return [found[key] for key in keys]
 
 
 class LinksAmongIssuesLoader(RequestLoader[AmongKey, "list[IssueLink]"]):
-    """Links inside each set of issues: one statement per link-type set, over the union."""
+    """Links inside each set of issues: one read per link-type set, over the union."""
 
     async def batch(self, keys: list[AmongKey]) -> list[list[IssueLink]]:
         by_types: dict[tuple[str, ...], set[int]] = defaultdict(set)
         for ids, types in keys:
             by_types[types] |= ids
         links = {
-            types: await graph_queries.links_among(self.pool, sorted(ids), types)
+            types: await self.primer.graph_walks.links_among(sorted(ids), types)
             for types, ids in by_types.items()
         }
         return [

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from issuegraph.loaders.core import Loader
 from issuegraph.loaders.graph import (
+    GraphWalks,
     LinksAmongIssuesLoader,
     ReadyIssueCountByProjectLoader,
     ReadyIssuePageByProjectLoader,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable, Mapping, Sequence
 
     from issuegraph.db.queries.issues import RelatedRows
+    from issuegraph.domain.graph_index import GraphIndex
     from issuegraph.models import Issue, IssueLink, Project, Related, User, Viewer
 
 
@@ -54,9 +56,11 @@ class Loaders:
     `domain.graph.GraphReads`): the same loaders, so a rule's lookups are batched and
     cached with the fields'."""
 
-    def __init__(self, pool: Any, viewer: Viewer) -> None:
+    def __init__(self, pool: Any, viewer: Viewer, graph: GraphIndex | None = None) -> None:
         self.pool = pool
         self.scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
+        # The walks of this request: through the process's graph index when it has one.
+        self.graph_walks = GraphWalks(pool, self.scope, graph)
 
     # -- users and projects ------------------------------------------------------------
 
@@ -258,6 +262,7 @@ class Loaders:
             made = vars(self).get(loader)
             if made is not None:
                 made.clear_all()
+        self.graph_walks.written()
 
     def project_written(self, project: Project) -> None:
         self.project_by_id.prime(project.id, project, force=True)

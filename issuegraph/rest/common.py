@@ -34,7 +34,7 @@ from issuegraph.schema.errors import (
     RequestErrorCode,
     operational_code,
 )
-from issuegraph.state import DATABASE, REQUEST_ID, SETTINGS
+from issuegraph.state import DATABASE, GRAPH, REQUEST_ID, SETTINGS
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -245,7 +245,7 @@ async def _call(request: web.Request) -> Call:
     settings = request.app[SETTINGS]
     pool = request.app[DATABASE].pool
     viewer = await authenticate(pool, request.headers)
-    reads = Reads.of(pool, viewer)
+    reads = Reads.of(pool, viewer, request.app.get(GRAPH))
     return Call(
         request=request,
         request_id=request[REQUEST_ID],

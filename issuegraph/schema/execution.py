@@ -19,7 +19,10 @@ enums look members up, dates and naive or UTC datetimes are written by orjson, t
 `isoformat()`, anything else goes through `coerce_output_value`); an object or a list of
 objects of one type by that selection's function; an awaitable once awaited. A selection of
 leaves only also gets a path-free `fast` function, whose answer is shared by every place of
-the result that shows the same object.
+the result that shows the same object. A list may be given as models (`Models`: a walk's
+ten thousand issues and their links): a selection of fields that its type reads of its
+model (`reads_model`) gets a `direct` function that completes each model, no object being
+made; any other selection gets the made objects.
 
 Anything unusual (a null for a non-null type, a value the type refuses, an object
 graphql-core would reject) goes down graphql-core's own path before anything of it ran
@@ -418,6 +421,55 @@ class ContextOnly:
         self.context = context
 
 
+# -- lists given as models ------------------------------------------------------------------
+
+MODEL_READS = "__issuegraph_model_reads__"
+Reader = str | Callable[[Any], Any]  # an attribute of the model, or a function of it
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReads:
+    """How the fields of a type's objects read the model each object is made of."""
+
+    model: type
+    reads: Mapping[str, Reader]  # by the field's Python name
+
+
+def reads_model(cls: type, model: type, **reads: Reader) -> None:
+    """Declares that an object of `cls` made of a `model` instance shows, for each field
+    named in `reads`, that attribute of the model (or that function's value of it).
+    A selection of those fields only (and `__typename`, and the relay id when `pk` is
+    named) is completed from the models of a `Models` list, no object being made; a field
+    of an object type reads its sub-model, whose type must declare its own reads."""
+    setattr(cls, MODEL_READS, ModelReads(model, reads))
+
+
+class Models:
+    """A list field's value given as models, with how each object is made (`make`).
+
+    Iterated, it is the list of the made objects: that is all graphql-core's path (and
+    the stock executor) sees. The generated code completes a selection that reads only
+    what the type declares of its model (`reads_model`) from the models themselves."""
+
+    __slots__ = ("make", "models")
+
+    def __init__(self, models: Sequence[Any], make: Callable[[Any], Any]) -> None:
+        self.models = models
+        self.make = make
+
+    def __iter__(self) -> Any:
+        return map(self.make, self.models)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+
+def _model_reads(object_type: GraphQLObjectType) -> ModelReads | None:
+    origin = getattr(definition_of(object_type), "origin", None)
+    found = getattr(origin, MODEL_READS, None) if origin is not None else None
+    return found if isinstance(found, ModelReads) else None
+
+
 # -- the generated functions ----------------------------------------------------------------
 
 
@@ -660,10 +712,47 @@ def _field_lines(code: _Code, i: int, plan: Plan | None) -> list[str]:
     ]
 
 
+def _model_read(code: _Code, reader: Reader) -> str:
+    """The expression that reads `reader` of the model `m`."""
+    if isinstance(reader, str) and reader.isidentifier() and not keyword.iskeyword(reader):
+        return f"m.{reader}"
+    if isinstance(reader, str):
+        return f"getattr(m, {code.name(reader)})"
+    return f"{code.name(reader)}(m)"
+
+
+def _model_lines(code: _Code, i: int, plan: Plan | None, model: ModelReads) -> list[str] | None:
+    """For a field that `model` says how to read, lines of `direct` that set d{i} to its
+    completed value, else return SLOW; None for other fields."""
+    if isinstance(plan, TypeName):
+        return [f"d{i} = TN"]
+    reader = model.reads.get(plan.attribute) if isinstance(plan, (RelayId, Read)) else None
+    if reader is None:
+        return None
+    read = f"v = {_model_read(code, reader)}"
+    if isinstance(plan, RelayId):
+        encoded = f"d{i} = {code.name(plan.encode)}(v)"
+        return [read, "if v is None:", "    return SLOW", encoded]
+    assert isinstance(plan, Read)  # noqa: S101  (as `reader` says)
+    if plan.leaf is not None:
+        return [read, *_leaf_lines(code, plan.leaf, "v", _assign(f"d{i}"), ["return SLOW"])]
+    objects = plan.objects
+    if objects is None or objects.non_null_items is not None:
+        return None
+    # One object, completed from its sub-model by its own selection's `direct`.
+    kid = [f"k = kids[{i}]", "if k is None:", f"    k = ex._kid(ch, {i}, {code.name(objects)})"]
+    kid += ["if k is False or k.direct is None:", "    return SLOW"]
+    kid += [f"d{i} = k.direct(ex, v, k)", f"if d{i} is SLOW:", "    return SLOW"]
+    null = ["return SLOW"] if objects.non_null else [f"d{i} = None"]
+    return [read, "if v is None:", *_indent(null), "else:", *_indent(kid)]
+
+
 # complete(executor, source, path, the selection as one request runs it) -> the dict of the
-# completed fields, or an awaitable of it; fast(source) -> the same dict, or SLOW
+# completed fields, or an awaitable of it; fast(source) -> the same dict, or SLOW;
+# direct(executor, model, the selection) -> the dict of an object made of the model, or SLOW
 Complete = Callable[["FastExecutor", Any, "Path | None", "_Child"], Any]
 Fast = Callable[[Any], dict[str, Any]]
+Direct = Callable[["FastExecutor", Any, "_Child"], Any]
 
 GENERATED_CACHE_SIZE = 2048  # selections kept per process (a few kB each)
 
@@ -671,15 +760,19 @@ GENERATED_CACHE_SIZE = 2048  # selections kept per process (a few kB each)
 @functools.lru_cache(maxsize=GENERATED_CACHE_SIZE)
 def _generate(
     parent_type: GraphQLObjectType, fields: tuple[tuple[str, str], ...]
-) -> tuple[Complete, Fast | None]:
+) -> tuple[Complete, Fast | None, Direct | None]:
     """The functions that complete `fields` ((response name, field name) pairs, in order)
-    of a `parent_type` object: `complete`, graphql-core's `execute_fields` for them, and
-    for a selection of fields that read nothing but their source (leaves, ids,
-    `__typename`), `fast`, which needs no path and answers the same source the same dict.
+    of a `parent_type` object: `complete`, graphql-core's `execute_fields` for them; for a
+    selection of fields that read nothing but their source (leaves, ids, `__typename`),
+    `fast`, which needs no path and answers the same source the same dict; for a
+    selection of fields the type reads of its model (`reads_model`), `direct`, which
+    completes the model of an object instead of the object, none being made.
     The source is made of the schema's names: response names reach it as values."""
     code = _Code(parent_type)
+    model = _model_reads(parent_type)
     body: list[str] = []
     fast: list[str] | None = []
+    direct: list[str] | None = None if model is None else []
     for i, (response_name, field_name) in enumerate(fields):
         code.names[f"K{i}"] = response_name
         plan = _plan(parent_type, field_name)
@@ -687,6 +780,9 @@ def _generate(
         if fast is not None:
             lines = _source_lines(code, plan, _assign(f"f{i}"), ["return SLOW"])
             fast = None if lines is None else fast + lines
+        if direct is not None and model is not None:
+            lines = _model_lines(code, i, plan, model)
+            direct = None if lines is None else direct + lines
     complete = [
         "def complete(ex, src, path, ch):",
         "    details, kids = ch.details, ch.kids",
@@ -701,12 +797,26 @@ def _generate(
         "        raise",
         "    return r if aw is None else settled(r, aw)",
     ]
-    if fast is None:
-        return code.function("complete", complete), None
     answer = ", ".join(f"K{i}: f{i}" for i in range(len(fields)))
-    fast = ["def fast(src):", "    try:", *_indent(fast, 2), "    except Exception:"]
-    fast += ["        return SLOW", f"    return {{{answer}}}"]
-    return code.function("complete", complete), code.function("fast", fast)
+    made = code.function("complete", complete), None, None
+    if fast is not None:
+        fast = ["def fast(src):", "    try:", *_indent(fast, 2), "    except Exception:"]
+        fast += ["        return SLOW", f"    return {{{answer}}}"]
+        made = made[0], code.function("fast", fast), None
+    if direct is not None and model is not None:
+        direct = [
+            "def direct(ex, m, ch):",
+            f"    if m.__class__ is not {code.name(model.model)}:",
+            "        return SLOW",
+            "    kids = ch.kids",
+            "    try:",
+            *_indent(direct, 2),
+            "    except Exception:",
+            "        return SLOW",
+            f"    return {{{answer.replace(': f', ': d')}}}",
+        ]
+        made = made[0], made[1], code.function("direct", direct)
+    return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -715,6 +825,7 @@ class _Child:
 
     complete: Complete
     fast: Fast | None
+    direct: Direct | None
     details: tuple[Any, ...]
     # fast answers by source id: (source, answer), the source kept so its id stays its own
     done: dict[int, tuple[Any, dict[str, Any]]]
@@ -946,6 +1057,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         child = self._child(objects.object_type, details)
         if child is None:
             return SLOW
+        if value.__class__ is Models and objects.non_null_items is not None:
+            return self._complete_models(objects, value, path, child, details)
         if objects.non_null_items is not None:
             return self._complete_items(objects, value, path, child, details)
         if not _acceptable(objects, value):
@@ -961,6 +1074,25 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if completed.__class__ is not dict and self.is_awaitable(completed):
             return self._await_completed(completed, objects.field_type, details, path)
         return completed
+
+    def _complete_models(
+        self, objects: Objects, value: Models, path: Path, child: _Child, details: Any
+    ) -> Any:
+        """A list given as models: each completed by the selection's `direct` where it can
+        be, else (a model it does not take, a value graphql-core must complete) the list of
+        the made objects as `_complete_items` completes it; `direct` having only read."""
+        direct = child.direct
+        if direct is not None:
+            completed: list[Any] = []
+            append = completed.append
+            for model in value.models:
+                answer = direct(self, model, child)
+                if answer is SLOW:
+                    break
+                append(answer)
+            else:
+                return completed
+        return self._complete_items(objects, list(value), path, child, details)
 
     def _complete_items(
         self, objects: Objects, items: Sequence[Any], path: Path, child: _Child, details: Any

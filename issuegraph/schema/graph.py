@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from issuegraph.schema.execution import reads_model
 from issuegraph.schema.links import IssueLink
 
 # Issue (`schema.issues`) makes these types and refers to them; they name it lazily, and
@@ -24,6 +26,10 @@ else:
 class DependencyNode:
     issue: LazyIssue
     distance: int
+
+
+# A node made of the walk's (issue, distance) pair: its issue is made of the first.
+reads_model(DependencyNode, tuple, issue=itemgetter(0), distance=itemgetter(1))
 
 
 @strawberry.type(description="The transitive closure of links from an issue.")

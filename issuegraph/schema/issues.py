@@ -31,7 +31,7 @@ from issuegraph.loaders import MISSING, NotLoaded, now_or_later
 from issuegraph.models import EventKind, IssueState, Role, Visibility
 from issuegraph.schema.enums import IssueSort, IssueStateEvent
 from issuegraph.schema.events import ChangeEventConnection, Makers, load_event_page
-from issuegraph.schema.execution import in_place
+from issuegraph.schema.execution import Models, in_place, reads_model
 from issuegraph.schema.graph import CriticalPath, DependencyGraph, DependencyNode, Rollup
 from issuegraph.schema.links import IssueLink, LinkedIssueConnection, LinkedIssueEdge
 from issuegraph.schema.lookahead import (
@@ -488,11 +488,13 @@ class Issue(relay.Node):
             states=states,
             first=first,
         )
-        nodes = {issue.id: Issue.from_model(issue) for issue, _ in found.nodes}
-        nodes[self.pk] = self
+        # Given as models: the selections that read only fields of the models complete
+        # them without a schema object made (`Models`); others get the objects, made once
+        # per issue, this one included, and the links' ends among them.
+        made = _IssuesMade(self, [issue for issue, _ in found.nodes])
         return DependencyGraph(
-            nodes=[DependencyNode(issue=nodes[i.id], distance=d) for i, d in found.nodes],
-            edges=[issue_link(link, nodes) for link in found.edges],
+            nodes=cast("list[DependencyNode]", Models(found.nodes, made.node)),
+            edges=cast("list[IssueLink]", Models(found.edges, made.link)),
             depth_reached=found.depth_reached,
             truncated=found.truncated,
         )
@@ -501,7 +503,7 @@ class Issue(relay.Node):
     async def open_blockers(self, info: Info) -> list[Issue]:
         walk = graph.whole_walk(graph.BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
         reached = await info.context.loaders.walk_by_issue.load((self.pk, walk))
-        return [Issue.from_model(r.issue) for r in reached]
+        return cast("list[Issue]", Models([r.issue for r in reached], Issue.from_model))
 
     @strawberry.field(description="Counts of the transitive blockers, open and closed.")
     async def blocker_rollup(self, info: Info) -> Rollup:
@@ -520,7 +522,7 @@ class Issue(relay.Node):
     async def critical_path(self, info: Info, weighted: bool = False) -> CriticalPath:
         found = await _graph(info).critical_path(self.model, weighted=weighted)
         return CriticalPath(
-            issues=[Issue.from_model(i) for i in found.issues],
+            issues=cast("list[Issue]", Models(found.issues, Issue.from_model)),
             issue_count=len(found.issues),
             total_weight=found.total_weight,
         )
@@ -539,6 +541,60 @@ class Issue(relay.Node):
         return await load_event_page(
             info, EVENT_MAKERS, issue_id=self.pk, kinds=kinds, first=first, after=after
         )
+
+
+# What `from_model` gives each field, read from the issue (see `Models`).
+reads_model(
+    Issue,
+    models.Issue,
+    pk="id",
+    database_id="id",
+    iid="iid",
+    project_id="project_id",
+    title="title",
+    description="description",
+    state="state",
+    labels="labels",
+    milestone="milestone",
+    due_date="due_date",
+    confidential="confidential",
+    weight="weight",
+    created_at="created_at",
+    updated_at="updated_at",
+    closed_at="closed_at",
+)
+
+
+class _IssuesMade:
+    """The schema objects of a walk's result, made when asked for: one `Issue` per issue
+    (`start` for its own), a node of an (issue, distance) pair, a link between two."""
+
+    __slots__ = ("by_id", "issues", "models")
+
+    def __init__(self, start: Issue, reached: list[models.Issue]) -> None:
+        self.issues: dict[int, Issue] = {start.pk: start}
+        self.models = reached
+        self.by_id: dict[int, models.Issue] | None = None
+
+    def issue(self, issue: models.Issue) -> Issue:
+        made = self.issues.get(issue.id)
+        if made is None:
+            made = self.issues[issue.id] = Issue.from_model(issue)
+        return made
+
+    def node(self, reached: tuple[models.Issue, int]) -> DependencyNode:
+        return built(DependencyNode, {"issue": self.issue(reached[0]), "distance": reached[1]})
+
+    def end(self, issue_id: int) -> Issue:
+        made = self.issues.get(issue_id)
+        if made is None:
+            if self.by_id is None:
+                self.by_id = {issue.id: issue for issue in self.models}
+            made = self.issue(self.by_id[issue_id])
+        return made
+
+    def link(self, link: models.IssueLink) -> IssueLink:
+        return IssueLink.from_model(link, self.end(link.source_id), self.end(link.target_id))
 
 
 @strawberry.type

@@ -20,7 +20,7 @@ from issuegraph.context import Info
 from issuegraph.domain import link_types
 from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import OnConflict
-from issuegraph.schema.execution import in_place
+from issuegraph.schema.execution import in_place, reads_model
 from issuegraph.schema.objects import built
 from issuegraph.schema.pagination import Connection, PageInfo, encode_link_cursor
 from issuegraph.schema.payloads import UserError
@@ -73,7 +73,7 @@ class IssueLink(relay.Node):
             {
                 "pk": link.id,
                 "database_id": link.id,
-                "link_type": link_types.seen_from(link.link_type, is_source=True),
+                "link_type": _seen_from_source(link),
                 "created_at": link.created_at,
                 "updated_at": link.updated_at,
                 "source": source,
@@ -89,6 +89,22 @@ class IssueLink(relay.Node):
     @strawberry.field(description="Who last changed the link's type; null until someone does.")
     async def updated_by(self, info: Info) -> User | None:
         return await load_user(info, self.model.updated_by_id)
+
+
+def _seen_from_source(link: models.IssueLink) -> LinkType:
+    return link_types.seen_from(link.link_type, is_source=True)
+
+
+# What `from_model` gives each field, read from the link (see `Models`).
+reads_model(
+    IssueLink,
+    models.IssueLink,
+    pk="id",
+    database_id="id",
+    link_type=_seen_from_source,
+    created_at="created_at",
+    updated_at="updated_at",
+)
 
 
 def _cursor(edge: LinkedIssueEdge) -> str:
