@@ -129,7 +129,11 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
 
     async def graph_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.graph_index == "memory":
-            index = GraphIndex(app[DATABASE].pool)
+            index = GraphIndex(
+                app[DATABASE].pool,
+                cached_issues=settings.graph_cached_issues,
+                cached_links=settings.graph_cached_links,
+            )
             await index.build()
             app[GRAPH] = index
         yield

@@ -105,6 +105,9 @@ class Settings:
     # Where graph walks run (docs/graph-index.md): "memory", an index of the link graph
     # built at start-up and kept current from the change log; "sql", PostgreSQL alone.
     graph_index: str = "memory"
+    # With the index: the issue and link models each process keeps of recently walked rows.
+    graph_cached_issues: int = 200_000
+    graph_cached_links: int = 400_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -148,4 +151,6 @@ class Settings:
             live_window=_int("ISSUEGRAPH_LIVE_WINDOW", 10_000, minimum=1),
             live_tick_seconds=_int("ISSUEGRAPH_LIVE_TICK_MS", 5_000, minimum=10) / 1000,
             graph_index=_choice("ISSUEGRAPH_GRAPH_INDEX", ("memory", "sql"), "memory"),
+            graph_cached_issues=_int("ISSUEGRAPH_GRAPH_CACHED_ISSUES", 200_000, minimum=0),
+            graph_cached_links=_int("ISSUEGRAPH_GRAPH_CACHED_LINKS", 400_000, minimum=0),
         )

@@ -1393,19 +1393,20 @@ EXPECTED_STATEMENTS = {
     "list of 20": 7,  # token, project, role, the page, one walk, one links, one rollup
 }
 # Walked in the in-memory index (docs/graph-index.md), a request's first walk brings the
-# index up to date (1) and reads the viewer's project grants (1); then a walk reads the rows
-# of the issues it reached (1, as the SQL walk does) and a rollup reads nothing.
+# index up to date (1) and reads the viewer's project grants (1). The rows of the issues and
+# links it reaches come from the process's cache: each query here runs once before it is
+# counted, so they are cached, and a rollup reads nothing at all.
 EXPECTED_IN_MEMORY = {
-    "dependencies": 7,  # token, issue (2), catch-up, grants, issue rows, links among them
-    "openBlockers": 6,  # token, issue (2), catch-up, grants, issue rows
-    "criticalPath": 7,  # token, issue (2), catch-up, grants, issue rows, links
-    "weightedCriticalPath": 7,
+    "dependencies": 5,  # token, issue (2), catch-up, grants
+    "openBlockers": 5,
+    "criticalPath": 5,
+    "weightedCriticalPath": 5,
     "readyIssues": 5,  # no walk: as in SQL
-    "dependencyOrder": 8,  # token, project, role, open issues, catch-up, grants, rows, links
-    "path": 9,  # token, project, role, ends (2), catch-up, grants, its links, its issues
+    "dependencyOrder": 6,  # token, project, role, open issues, catch-up, grants
+    "path": 8,  # token, project, role, ends (2), catch-up, grants, the path's issues
     "blockerRollup": 5,  # token, issue (2), catch-up, grants
     "childrenRollup": 5,
-    "list of 20": 8,  # token, project, role, the page, catch-up, grants, rows, links
+    "list of 20": 6,  # token, project, role, the page, catch-up, grants
 }
 
 

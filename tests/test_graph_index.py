@@ -18,6 +18,7 @@ import pytest
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.domain.auth import create_token
 from issuegraph.domain.graph_index import GraphIndex
+from issuegraph.loaders.graph import GraphWalks
 from issuegraph.models import ReadScope, TokenScope
 from tests.helpers import free_port, serve_process
 
@@ -416,3 +417,39 @@ async def test_a_write_through_one_process_is_walked_through_another_at_once(
             walked = chain(await ask(session, b.base, deps, iid=1))
             assert walked == [(n, n - 1) for n in range(2, k + 1)]
             assert walked == chain(await ask(session, sql.base, deps, iid=1))
+
+
+async def test_the_rows_a_walk_returns_are_the_database_rows_after_every_write(
+    pool: asyncpg.Pool,
+) -> None:
+    """The models the index keeps of walked issues and links (`RowCache`) are dropped by
+    every write that names them: after each round of writes, a new request's walks and
+    links give exactly the rows PostgreSQL's walks give, titles and types included."""
+    rng = random.Random(11)
+    world = await random_world(pool, rng, 80)
+    index = GraphIndex(pool)
+    await index.build()
+    walk = graph_queries.Walk(
+        types=TYPES, downstream=True, upstream=True, max_depth=1_000_000, states=None
+    )
+    for round_ in range(4):
+        for scope in viewers(world)[:3]:
+            anchors = rng.sample(world["issues"], 5)
+            walks = GraphWalks(pool, scope, index)  # a new request: a new ticket
+            got = await walks.walk_from(anchors, walk)
+            expected = await graph_queries.walk_from(pool, anchors, walk, scope)
+            # Per anchor (the loader groups by anchor), the same rows in the same order.
+            for anchor in anchors:
+                assert [(r.issue, r.distance) for r in got if r.anchor_id == anchor] == [
+                    (r.issue, r.distance) for r in expected if r.anchor_id == anchor
+                ]
+            ids = sorted({r.issue.id for r in expected} | set(anchors))
+            assert await walks.links_among(ids, TYPES) == await graph_queries.links_among(
+                pool, ids, TYPES
+            )
+        assert len(index.issue_rows) > 0, "nothing was cached"
+        await mutate(pool, rng, world)
+        await pool.execute(
+            "update issues set title = 'renamed ' || id, labels = array['x'] where id % 3 = $1",
+            round_ % 3,
+        )

@@ -28,9 +28,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,9 +40,10 @@ from issuegraph.db.queries import graph_index as queries
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from issuegraph.models import ReadScope
+    from issuegraph.models import Issue, IssueLink, ReadScope
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -185,6 +186,46 @@ class Csr:
         return sum(a.nbytes for a in arrays) + 100 * sum(len(v) for v in self.extra.values())
 
 
+class RowCache(Generic[T]):
+    """Models of rows (issues, links) by id, the least recently used dropped past `size`.
+
+    Kept exact by the index: a catch-up drops every row its changes name, and a row read
+    while a catch-up applied changes is not kept (`GraphIndex.keep`), since it may be older
+    than what that catch-up dropped."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rows: OrderedDict[int, T] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get_many(self, ids: Iterable[int]) -> tuple[dict[int, T], list[int]]:
+        """(the cached rows, the ids not cached)."""
+        rows = self._rows
+        found: dict[int, T] = {}
+        missing: list[int] = []
+        for row_id in ids:
+            row = rows.get(row_id)
+            if row is None:
+                missing.append(row_id)
+            else:
+                found[row_id] = row
+                rows.move_to_end(row_id)
+        return found, missing
+
+    def put_many(self, rows: Iterable[tuple[int, T]]) -> None:
+        if self.size <= 0:
+            return
+        self._rows.update(rows)
+        while len(self._rows) > self.size:
+            self._rows.popitem(last=False)
+
+    def drop(self, ids: Iterable[int]) -> None:
+        for row_id in ids:
+            self._rows.pop(row_id, None)
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """What the read rule needs of a viewer, as arrays over project ids."""
@@ -198,9 +239,20 @@ class Viewer:
 class GraphIndex:
     """Issues and links of the whole database, in memory, kept current from the change log."""
 
-    def __init__(self, pool: Any, *, compact_at: int = COMPACT_AT) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        compact_at: int = COMPACT_AT,
+        cached_issues: int = 200_000,
+        cached_links: int = 400_000,
+    ) -> None:
         self.pool = pool
         self.compact_at = compact_at
+        # Models of the rows walks return, so that a walk's answer need not read them again.
+        self.issue_rows: RowCache[Issue] = RowCache(cached_issues)
+        self.link_rows: RowCache[IssueLink] = RowCache(cached_links)
+        self.applied = 0  # catch-ups that changed something
         self.ready = False
         self._lock = asyncio.Lock()
         self._begun = 0  # catch-ups started
@@ -311,6 +363,10 @@ class GraphIndex:
         gone = gone[gone < len(self.project)]
         self.project[gone] = 0
         self._set_issues(issues)
+        if changes.changes:
+            self.applied += 1
+        self.issue_rows.drop(changes.issues_named)
+        self.link_rows.drop(link for link, _ in changes.links_named)
         for issue in [*gone.tolist(), *issues.id.tolist()]:
             self.assignees.pop(issue, None)
         self.assignees.update(_assignees(changes.assignees))
@@ -341,6 +397,15 @@ class GraphIndex:
         self.out = Csr.of(size, source, target, link, code)
         self.into = Csr.of(size, target, source, link, code)
         self._changed = 0
+
+    def keep(
+        self, since: int, issues: Iterable[Issue] = (), links: Iterable[IssueLink] = ()
+    ) -> None:
+        """Cache rows read after `applied` was `since`, unless a catch-up changed something
+        meanwhile (the rows might predate a change it dropped)."""
+        if self.applied == since:
+            self.issue_rows.put_many((issue.id, issue) for issue in issues)
+            self.link_rows.put_many((link.id, link) for link in links)
 
     # -- reading -----------------------------------------------------------------------
 

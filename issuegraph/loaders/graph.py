@@ -60,14 +60,34 @@ class GraphWalks:
         wanted: list[int] = (
             np.unique(np.concatenate([ids for _, ids, _ in walks])).tolist() if walks else []
         )
-        rows = await issue_queries.issues_by_ids(self.pool, wanted)
-        issues = {issue.id: issue for issue in rows}
+        issues = await self._issues(wanted)
         return [
             Reached(anchor_id=anchor, issue=issues[issue_id], distance=distance)
             for anchor, ids, distances in walks
             for issue_id, distance in zip(ids.tolist(), distances.tolist(), strict=True)
             if issue_id in issues  # deleted since the walk
         ]
+
+    async def _issues(self, ids: list[int]) -> dict[int, Issue]:
+        """The issues of these ids that exist, from the index's cache or the database."""
+        assert self.index is not None  # noqa: S101  (only with an index)
+        found, missing = self.index.issue_rows.get_many(ids)
+        if missing:
+            since = self.index.applied
+            rows = await issue_queries.issues_by_ids(self.pool, missing)
+            self.index.keep(since, issues=rows)
+            found.update((issue.id, issue) for issue in rows)
+        return found
+
+    async def _links(self, ids: list[int]) -> list[IssueLink]:
+        assert self.index is not None  # noqa: S101  (only with an index)
+        found, missing = self.index.link_rows.get_many(ids)
+        if missing:
+            since = self.index.applied
+            rows = await link_queries.links_by_ids(self.pool, missing)
+            self.index.keep(since, links=rows)
+            found.update((link.id, link) for link in rows)
+        return list(found.values())
 
     async def walk_from(self, anchors: list[int], walk: Walk) -> list[Reached]:
         """For each anchor, the issues its walk reaches, by distance then id."""
@@ -108,7 +128,7 @@ class GraphWalks:
         index, _ = current
         found = index.links_among(np.asarray(ids, dtype=np.int64), types)
         inside = set(ids)
-        rows = await link_queries.links_by_ids(self.pool, found.tolist())
+        rows = await self._links(found.tolist())
         return sorted(
             (
                 link
