@@ -1402,7 +1402,7 @@ EXPECTED_IN_MEMORY = {
     "criticalPath": 5,
     "weightedCriticalPath": 5,
     "readyIssues": 5,  # no walk: as in SQL
-    "dependencyOrder": 6,  # token, project, role, open issues, catch-up, grants
+    "dependencyOrder": 6,  # token, project, role, catch-up, grants, the page's issues
     "path": 8,  # token, project, role, ends (2), catch-up, grants, the path's issues
     "blockerRollup": 5,  # token, issue (2), catch-up, grants
     "childrenRollup": 5,

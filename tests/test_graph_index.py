@@ -17,6 +17,7 @@ import pytest
 
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.domain.auth import create_token
+from issuegraph.domain.graph import topological_ids
 from issuegraph.domain.graph_index import GraphIndex
 from issuegraph.loaders.graph import GraphWalks
 from issuegraph.models import ReadScope, TokenScope
@@ -165,6 +166,25 @@ async def compare(
             among = await graph_queries.links_among(pool, reached, walk.types)
             found = index.links_among(np.asarray(reached, dtype=np.int64), walk.types)
             assert found.tolist() == [link.id for link in among]
+        sql_walks = GraphWalks(pool, scope, None)
+        memory_walks = GraphWalks(pool, scope, index)
+        for project in world["projects"]:
+            ready = await graph_queries.ready_issues_page(
+                pool, project_id=project, scope=scope, after_iid=None, limit=100_000
+            )
+            assert index.ready_issues(project, viewer).tolist() == [i.id for i in ready]
+            whole = graph_queries.Walk(
+                types=("blocks",),
+                downstream=False,
+                upstream=True,
+                max_depth=1_000_000,
+                states=("opened",),
+            )
+            keys, edges = await memory_walks.project_closure(project, whole)
+            sql_keys, sql_edges = await sql_walks.project_closure(project, whole)
+            assert (keys, sorted(edges)) == (sql_keys, sorted(sql_edges))
+            assert topological_ids(keys, edges) == topological_ids(sql_keys, sql_edges)
+            compared += 1
         for _ in range(6):
             source, target = rng.sample(world["issues"], 2)
             types = tuple(sorted(rng.sample(TYPES, rng.randint(1, 3))))
@@ -348,7 +368,7 @@ async def test_memory_stays_small_per_issue_and_link(pool: asyncpg.Pool) -> None
     await index.build()
     links = await pool.fetchval("select count(*) from issue_links")
     per_link = 2 * (4 + 4 + 1 + 1)  # both directions: other end, link id, type, alive
-    per_issue = 8 + 1 + 1 + 8 + 2 * 8 + 2 * 1  # project, opened, confidential, author, ptrs
+    per_issue = 8 + 1 + 1 + 8 + 4 + 2 * 8 + 2 * 1  # project, opened, confidential, author, iid, ptrs
     top = max(world["issues"]) + 2  # ids are indexes, and a CSR has one pointer more
     assert index.nbytes() <= top * per_issue + links * per_link + 200 * len(index.assignees)
 

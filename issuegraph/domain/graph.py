@@ -22,7 +22,7 @@ from issuegraph.domain.link_types import LinkType, canonical
 from issuegraph.models import Issue, IssueLink, IssueState, StoredLinkType
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from issuegraph.domain.access import Loading
     from issuegraph.models import ReadScope
@@ -93,29 +93,37 @@ def order_key(issue: Issue) -> tuple[int, int]:
     return (issue.iid, issue.id)
 
 
-def topological_order(issues: Sequence[Issue], edges: Iterable[IssueLink]) -> list[Issue]:
-    """Kahn's algorithm with the smallest `order_key` first among the ready ones.
-
-    Each issue comes after every issue that blocks it (edges run blocker -> blocked).
-    """
-    by_id = {issue.id: issue for issue in issues}
+def topological_ids(
+    keys: Mapping[int, tuple[int, int]], edges: Iterable[tuple[int, int]]
+) -> list[int]:
+    """Kahn's algorithm over issue ids, the smallest key (`order_key`) first among the
+    ready ones. Each id comes after every id that blocks it (edges run blocker -> blocked);
+    edges with an end outside `keys` are ignored."""
     successors: dict[int, list[int]] = defaultdict(list)
-    indegree = dict.fromkeys(by_id, 0)
-    for link in edges:
-        if link.source_id in by_id and link.target_id in by_id:
-            successors[link.source_id].append(link.target_id)
-            indegree[link.target_id] += 1
-    heap = [(order_key(by_id[i]), i) for i, degree in indegree.items() if degree == 0]
+    indegree = dict.fromkeys(keys, 0)
+    for source, target in edges:
+        if source in indegree and target in indegree:
+            successors[source].append(target)
+            indegree[target] += 1
+    heap = [(keys[i], i) for i, degree in indegree.items() if degree == 0]
     heapq.heapify(heap)
-    ordered: list[Issue] = []
+    ordered: list[int] = []
     while heap:
         _, issue_id = heapq.heappop(heap)
-        ordered.append(by_id[issue_id])
+        ordered.append(issue_id)
         for nxt in successors[issue_id]:
             indegree[nxt] -= 1
             if indegree[nxt] == 0:
-                heapq.heappush(heap, (order_key(by_id[nxt]), nxt))
+                heapq.heappush(heap, (keys[nxt], nxt))
     return ordered
+
+
+def topological_order(issues: Sequence[Issue], edges: Iterable[IssueLink]) -> list[Issue]:
+    """`topological_ids` of issues and links: each issue after every issue that blocks it."""
+    by_id = {issue.id: issue for issue in issues}
+    keys = {issue_id: order_key(issue) for issue_id, issue in by_id.items()}
+    pairs = ((link.source_id, link.target_id) for link in edges)
+    return [by_id[i] for i in topological_ids(keys, pairs)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +173,9 @@ class Walks(Protocol):
     """How a request walks: in PostgreSQL or through the in-memory index, with the same
     answers (`loaders.graph.GraphWalks`)."""
 
-    async def walk_all(
-        self, start: list[int], walk: graph_queries.Walk
-    ) -> list[graph_queries.Reached]: ...
+    async def project_closure(
+        self, project_id: int, walk: graph_queries.Walk
+    ) -> tuple[dict[int, tuple[int, int]], list[tuple[int, int]]]: ...
     async def links_among(self, ids: list[int], types: tuple[str, ...]) -> list[IssueLink]: ...
     async def shortest_path(
         self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
@@ -227,14 +235,11 @@ class GraphService:
             truncated=len(within) < len(reached) or len(within) > limit,
         )
 
-    async def dependency_order(self, project_id: int) -> list[Issue]:
-        """Open issues of a project and their open blockers anywhere, blockers first."""
+    async def dependency_order(self, project_id: int) -> list[int]:
+        """Ids of a project's open issues and their open blockers anywhere, blockers first."""
         walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
-        start = await graph_queries.open_issues(self.pool, project_id, self.scope)
-        reached = await self.reads.graph_walks.walk_all([i.id for i in start], walk)
-        issues = start + [r.issue for r in reached]
-        edges = await self.reads.graph_walks.links_among([i.id for i in issues], BLOCKS)
-        return topological_order(issues, edges)
+        keys, edges = await self.reads.graph_walks.project_closure(project_id, walk)
+        return topological_ids(keys, edges)
 
     async def critical_path(self, issue: Issue, *, weighted: bool) -> CriticalPath:
         walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])

@@ -264,6 +264,7 @@ class GraphIndex:
         self.opened: Bools = np.zeros(0, dtype=np.bool_)
         self.confidential: Bools = np.zeros(0, dtype=np.bool_)
         self.author: Ints = EMPTY
+        self.iid: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self.assignees: dict[int, frozenset[int]] = {}
         self.out = Csr.of(0, EMPTY, EMPTY, EMPTY, EMPTY)
         self.into = Csr.of(0, EMPTY, EMPTY, EMPTY, EMPTY)
@@ -307,6 +308,7 @@ class GraphIndex:
         self.opened = np.zeros(size, dtype=np.bool_)
         self.confidential = np.zeros(size, dtype=np.bool_)
         self.author = np.zeros(size, dtype=np.int64)
+        self.iid = np.zeros(size, dtype=np.int32)
         self._set_issues(issues)
 
     def _set_issues(self, issues: queries.IssueRows) -> None:
@@ -315,6 +317,7 @@ class GraphIndex:
         self.opened[ids] = issues.opened.astype(np.bool_)
         self.confidential[ids] = issues.confidential.astype(np.bool_)
         self.author[ids] = issues.author
+        self.iid[ids] = issues.iid
         self.max_project = max(self.max_project, int(issues.project.max(initial=0)))
 
     def _grow(self, needed: int) -> None:
@@ -327,6 +330,7 @@ class GraphIndex:
         self.opened = np.concatenate([self.opened, np.zeros(pad, dtype=np.bool_)])
         self.confidential = np.concatenate([self.confidential, np.zeros(pad, dtype=np.bool_)])
         self.author = np.concatenate([self.author, np.zeros(pad, dtype=np.int64)])
+        self.iid = np.concatenate([self.iid, np.zeros(pad, dtype=np.int32)])
         self.out.grow(new)
         self.into.grow(new)
 
@@ -545,16 +549,41 @@ class GraphIndex:
             frontier = nbr
         return None
 
-    def links_among(self, ids: Ints, types: Iterable[str]) -> Ints:
-        """Ids of the live links of `types` whose two ends are both in `ids`."""
+    def edges_among(self, ids: Ints, types: Iterable[str]) -> tuple[Ints, Ints, Ints]:
+        """(source, target, link id) of the live links of `types` with both ends in `ids`."""
         ids = np.unique(ids[(ids >= 0) & (ids < len(self.project))])
         inside = np.zeros(len(self.project), dtype=np.bool_)
         inside[ids] = True
-        nbr, link, _ = self.out.gather(ids, type_mask(types))
-        return np.sort(link[inside[nbr]])
+        target, link, source = self.out.gather(ids, type_mask(types))
+        keep = inside[target]
+        return source[keep], target[keep], link[keep]
+
+    def links_among(self, ids: Ints, types: Iterable[str]) -> Ints:
+        """Ids of the live links of `types` whose two ends are both in `ids`, in order."""
+        return np.sort(self.edges_among(ids, types)[2])
+
+    def project_issues(self, project_id: int, viewer: Viewer, *, opened_only: bool) -> Ints:
+        """Ids of the project's issues the viewer may read (open ones only, if asked)."""
+        ids = np.flatnonzero(self.project == project_id).astype(np.int64)
+        if opened_only:
+            ids = ids[self.opened[ids]]
+        return ids[self.visible(ids, viewer)]
+
+    def ready_issues(self, project_id: int, viewer: Viewer) -> Ints:
+        """The project's open issues the viewer reads that no open issue they read blocks,
+        by iid: `graph.ready_issues_page`'s rule (`db/queries/graph.py`)."""
+        candidates = self.project_issues(project_id, viewer, opened_only=True)
+        blocker, _, blocked = self.into.gather(candidates, type_mask(["blocks"]))
+        live = self.opened[blocker]
+        blocker, blocked = blocker[live], blocked[live]
+        stuck = np.unique(blocked[self.visible(blocker, viewer)])
+        ready = candidates[~np.isin(candidates, stuck)]
+        return ready[np.argsort(self.iid[ready], kind="stable")]
 
     def nbytes(self) -> int:
-        issues = sum(a.nbytes for a in (self.project, self.opened, self.confidential, self.author))
+        issues = sum(
+            a.nbytes for a in (self.project, self.opened, self.confidential, self.author, self.iid)
+        )
         return issues + self.out.nbytes() + self.into.nbytes() + 200 * len(self.assignees)
 
 

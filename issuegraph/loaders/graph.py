@@ -16,6 +16,8 @@ from issuegraph.db.queries.graph import Reached
 from issuegraph.loaders.core import RequestLoader, by_shape
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from issuegraph.db.queries.graph import Walk
     from issuegraph.domain.graph_index import GraphIndex, Viewer
     from issuegraph.models import Issue, IssueLink, ReadScope
@@ -33,11 +35,20 @@ class GraphWalks:
     (`db.queries.graph`). Both give the same answers; the index catches up with the change
     log before each walk, so a walk sees every write committed before it began."""
 
-    def __init__(self, pool: Any, scope: ReadScope, index: GraphIndex | None) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        scope: ReadScope,
+        index: GraphIndex | None,
+        prime: Callable[[list[Issue]], None] | None = None,
+    ) -> None:
         self.pool = pool
         self.scope = scope
         self.index = index
+        # Tells the request's other loaders of the issues read here (`Loaders.prime_issues`).
+        self._prime = prime or (lambda _: None)
         self._viewer: asyncio.Task[Viewer] | None = None  # the grants, read once
+        self._ready_ids: dict[int, Any] = {}
         # Any catch-up that begins after the request did serves all its walks...
         self._ticket = index.ticket() if index is not None else 0
 
@@ -45,6 +56,7 @@ class GraphWalks:
         """...until the request writes: its next walk must see that write."""
         if self.index is not None:
             self._ticket = self.index.ticket()
+        self._ready_ids.clear()
 
     async def _current(self) -> tuple[GraphIndex, Viewer] | None:
         index = self.index
@@ -99,13 +111,72 @@ class GraphWalks:
             [(anchor, *_walk(index, [anchor], walk, viewer)) for anchor in anchors]
         )
 
-    async def walk_all(self, start: list[int], walk: Walk) -> list[Reached]:
-        """One walk from the whole set `start` (anchor 0)."""
+    async def project_closure(
+        self, project_id: int, walk: Walk
+    ) -> tuple[dict[int, tuple[int, int]], list[tuple[int, int]]]:
+        """A project's open issues the viewer reads and what `walk` reaches from them all:
+        each one's `order_key` (iid, id), and the links of the walk's types among them as
+        (source, target) pairs. What `GraphService.dependency_order` orders."""
         current = await self._current()
         if current is None:
-            return await graph_queries.walk_all(self.pool, start, walk, self.scope)
+            opened = await graph_queries.open_issues(self.pool, project_id, self.scope)
+            found = await graph_queries.walk_all(
+                self.pool, [i.id for i in opened], walk, self.scope
+            )
+            issues = opened + [r.issue for r in found]
+            self._prime(issues)
+            links = await graph_queries.links_among(self.pool, [i.id for i in issues], walk.types)
+            return (
+                {issue.id: (issue.iid, issue.id) for issue in issues},
+                [(link.source_id, link.target_id) for link in links],
+            )
         index, viewer = current
-        return await self._reached([(0, *_walk(index, start, walk, viewer))])
+        start = index.project_issues(project_id, viewer, opened_only=True)
+        reached, _ = _walk(index, start.tolist(), walk, viewer)
+        ids = np.concatenate([start, reached])
+        source, target, _ = index.edges_among(ids, walk.types)
+        id_list = ids.tolist()
+        keys = zip(index.iid[ids].tolist(), id_list, strict=True)
+        return (
+            dict(zip(id_list, keys, strict=True)),
+            list(zip(source.tolist(), target.tolist(), strict=True)),
+        )
+
+    async def ready_page(self, project_id: int, after_iid: int | None, limit: int) -> list[Issue]:
+        """Up to `limit` of the project's ready issues (open, no open readable blocker)
+        past `after_iid`, by iid."""
+        current = await self._current()
+        if current is None:
+            return await graph_queries.ready_issues_page(
+                self.pool,
+                project_id=project_id,
+                scope=self.scope,
+                after_iid=after_iid,
+                limit=limit,
+            )
+        index, viewer = current
+        ready = self._ready(index, viewer, project_id)
+        if after_iid is not None:
+            ready = ready[index.iid[ready] > after_iid]
+        page = ready[:limit].tolist()
+        issues = await self._issues(page)
+        return [issues[i] for i in page if i in issues]
+
+    async def ready_count(self, project_id: int) -> int:
+        current = await self._current()
+        if current is None:
+            return await graph_queries.count_ready_issues(
+                self.pool, project_id=project_id, scope=self.scope
+            )
+        index, viewer = current
+        return int((self._ready(index, viewer, project_id)).size)
+
+    def _ready(self, index: GraphIndex, viewer: Viewer, project_id: int) -> Any:
+        """The project's ready issues, worked out once per request."""
+        found = self._ready_ids.get(project_id)
+        if found is None:
+            found = self._ready_ids[project_id] = index.ready_issues(project_id, viewer)
+        return found
 
     async def rollups(self, anchors: list[int], walk: Walk) -> dict[int, tuple[int, int]]:
         """Per anchor: issues its walk reaches, closed ones among them."""
@@ -220,9 +291,7 @@ class ReadyIssuePageByProjectLoader(RequestLoader[ReadyPageKey, "list[Issue]"]):
     async def batch(self, keys: list[ReadyPageKey]) -> list[list[Issue]]:
         pages = []
         for project_id, after_iid, limit in keys:
-            rows = await graph_queries.ready_issues_page(
-                self.pool, project_id=project_id, scope=self.scope, after_iid=after_iid, limit=limit
-            )
+            rows = await self.primer.graph_walks.ready_page(project_id, after_iid, limit)
             self.primer.prime_issues(rows, force=False)
             pages.append(rows)
         return pages
@@ -230,7 +299,4 @@ class ReadyIssuePageByProjectLoader(RequestLoader[ReadyPageKey, "list[Issue]"]):
 
 class ReadyIssueCountByProjectLoader(RequestLoader[int, int]):
     async def batch(self, keys: list[int]) -> list[int]:
-        return [
-            await graph_queries.count_ready_issues(self.pool, project_id=p, scope=self.scope)
-            for p in keys
-        ]
+        return [await self.primer.graph_walks.ready_count(p) for p in keys]

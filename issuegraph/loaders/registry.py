@@ -3,6 +3,7 @@ the answer is made; what reads prime and what writes invalidate, in one place.""
 
 from __future__ import annotations
 
+import functools
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,9 @@ class Loaders:
         self.pool = pool
         self.scope = ReadScope(viewer_id=viewer.user_id, admin=viewer.is_admin)
         # The walks of this request: through the process's graph index when it has one.
-        self.graph_walks = GraphWalks(pool, self.scope, graph)
+        self.graph_walks = GraphWalks(
+            pool, self.scope, graph, functools.partial(self.prime_issues, force=False)
+        )
 
     # -- users and projects ------------------------------------------------------------
 

@@ -233,9 +233,11 @@ class Project(relay.Node):
         offset = decode_id_cursor("order", after) or 0
         ordered = await _graph(info).dependency_order(self.pk)
         window = ordered[offset : offset + limit]
+        issues = await info.context.loaders.issue_by_id.load_many(window)
         edges = [
             Edge(cursor=encode_cursor("order", offset + n + 1), node=Issue.from_model(issue))
-            for n, issue in enumerate(window)
+            for n, issue in enumerate(issues)
+            if issue is not None  # deleted since the walk
         ]
 
         async def count() -> int:

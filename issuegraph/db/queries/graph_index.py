@@ -31,13 +31,14 @@ IntArray = npt.NDArray[np.int64]
 @dataclass(frozen=True, slots=True)
 class IssueRows:
     """Issues as columns: id, project (0: the issue is gone), opened, confidential, author
-    (0: none)."""
+    (0: none), iid."""
 
     id: IntArray
     project: IntArray
     opened: IntArray
     confidential: IntArray
     author: IntArray
+    iid: IntArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,8 @@ async def _copy(conn: Any, query: str, columns: int) -> list[IntArray]:
 
 
 _ISSUE_COLUMNS = """i.id, i.project_id::int8 as project, (i.state = 'opened')::int::int8 as opened,
-    i.confidential::int::int8 as confidential, coalesce(i.author_id, 0)::int8 as author"""
+    i.confidential::int::int8 as confidential, coalesce(i.author_id, 0)::int8 as author,
+    i.iid::int8 as iid"""
 _LINK_COLUMNS = (
     "l.id, l.source_id as source, l.target_id as target,"
     f" {_TYPE_CODE.format('l.link_type')}::int8 as type"
@@ -116,7 +118,7 @@ async def snapshot(pool: Any) -> Snapshot:
             "select id, xid::text::bigint as xid from graph_changes where xid >= $1::text::xid8",
             str(horizon),
         )
-        issue_columns = await _copy(conn, f"select {_ISSUE_COLUMNS} from issues i order by i.id", 5)
+        issue_columns = await _copy(conn, f"select {_ISSUE_COLUMNS} from issues i order by i.id", 6)
         link_columns = await _copy(conn, f"select {_LINK_COLUMNS} from issue_links l", 4)
         assignees = await conn.fetch(
             """select a.issue_id, a.user_id from issue_assignees a
@@ -171,6 +173,7 @@ select {HORIZON}::text::bigint as horizon,
        (select array_agg(i.opened) from issues i) as issue_opened,
        (select array_agg(i.confidential) from issues i) as issue_confidential,
        (select array_agg(i.author) from issues i) as issue_author,
+       (select array_agg(i.iid) from issues i) as issue_iid,
        (select array_agg(a.issue_id) from issue_assignees a
           join issues i on i.id = a.issue_id and i.confidential = 1) as assignee_issue,
        (select array_agg(a.user_id) from issue_assignees a
@@ -202,6 +205,7 @@ async def changes(pool: Any, horizon: int, applied: list[int]) -> Changes:
             _ints(r["issue_opened"]),
             _ints(r["issue_confidential"]),
             _ints(r["issue_author"]),
+            _ints(r["issue_iid"]),
         ),
         assignees=list(zip(r["assignee_issue"] or [], r["assignee_user"] or [], strict=True)),
     )
