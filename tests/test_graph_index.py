@@ -17,7 +17,7 @@ import pytest
 
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.domain.auth import create_token
-from issuegraph.domain.graph import topological_ids
+from issuegraph.domain.graph import Closure, topological_ids
 from issuegraph.domain.graph_index import GraphIndex
 from issuegraph.loaders.graph import GraphWalks
 from issuegraph.models import ReadScope, TokenScope
@@ -180,10 +180,15 @@ async def compare(
                 max_depth=1_000_000,
                 states=("opened",),
             )
-            keys, edges = await memory_walks.project_closure(project, whole)
-            sql_keys, sql_edges = await sql_walks.project_closure(project, whole)
-            assert (keys, sorted(edges)) == (sql_keys, sorted(sql_edges))
-            assert topological_ids(keys, edges) == topological_ids(sql_keys, sql_edges)
+            memory = await memory_walks.project_closure(project, whole)
+            sql = await sql_walks.project_closure(project, whole)
+            assert sorted(zip(memory.ids, memory.iids, strict=True)) == sorted(
+                zip(sql.ids, sql.iids, strict=True)
+            )
+            assert sorted(zip(memory.sources, memory.targets, strict=True)) == sorted(
+                zip(sql.sources, sql.targets, strict=True)
+            )
+            assert topological_ids(memory) == topological_ids(sql)
             compared += 1
         for _ in range(6):
             source, target = rng.sample(world["issues"], 2)
@@ -368,7 +373,9 @@ async def test_memory_stays_small_per_issue_and_link(pool: asyncpg.Pool) -> None
     await index.build()
     links = await pool.fetchval("select count(*) from issue_links")
     per_link = 2 * (4 + 4 + 1 + 1)  # both directions: other end, link id, type, alive
-    per_issue = 8 + 1 + 1 + 8 + 4 + 2 * 8 + 2 * 1  # project, opened, confidential, author, iid, ptrs
+    per_issue = (
+        8 + 1 + 1 + 8 + 4 + 2 * 8 + 2 * 1
+    )  # project, opened, confidential, author, iid, ptrs
     top = max(world["issues"]) + 2  # ids are indexes, and a CSR has one pointer more
     assert index.nbytes() <= top * per_issue + links * per_link + 200 * len(index.assignees)
 
@@ -473,3 +480,41 @@ async def test_the_rows_a_walk_returns_are_the_database_rows_after_every_write(
             "update issues set title = 'renamed ' || id, labels = array['x'] where id % 3 = $1",
             round_ % 3,
         )
+
+
+def test_topological_ids_is_kahns_smallest_key_first_order() -> None:
+    """The ranked, merged `topological_ids` against Kahn's algorithm as written plainly,
+    on random DAGs with isolated issues, ties of iid and edges leaving the set."""
+
+    def plain(keys: dict[int, tuple[int, int]], edges: list[tuple[int, int]]) -> list[int]:
+        successors: dict[int, list[int]] = {i: [] for i in keys}
+        indegree = dict.fromkeys(keys, 0)
+        for source, target in edges:
+            if source in keys and target in keys:
+                successors[source].append(target)
+                indegree[target] += 1
+        ordered = []
+        while ready := sorted((keys[i], i) for i, d in indegree.items() if d == 0):
+            issue = ready[0][1]
+            ordered.append(issue)
+            del indegree[issue]
+            for nxt in successors[issue]:
+                indegree[nxt] -= 1
+        return ordered
+
+    for seed in range(300):
+        rng = random.Random(seed)
+        ids = rng.sample(range(1, 1000), rng.randint(0, 60))
+        keys = {i: (rng.randint(1, 30), i) for i in ids}
+        edges = [(-1, ids[0])] if ids else []
+        for _ in range(2 * len(ids)):
+            a, b = sorted(rng.sample(range(len(ids)), 2)) if len(ids) > 1 else (0, 0)
+            if a != b:
+                edges.append((ids[a], ids[b]))
+        closure = Closure(
+            ids=list(keys),
+            iids=[key[0] for key in keys.values()],
+            sources=[a for a, _ in edges],
+            targets=[b for _, b in edges],
+        )
+        assert topological_ids(closure) == plain(keys, edges), seed

@@ -16,13 +16,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.domain.errors import bad_input
 from issuegraph.domain.link_types import LinkType, canonical
 from issuegraph.models import Issue, IssueLink, IssueState, StoredLinkType
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
+
+    # Issue ids as a list or a numpy array (`Closure`).
+    Ids = Sequence[int] | npt.NDArray[np.int64]
 
     from issuegraph.domain.access import Loading
     from issuegraph.models import ReadScope
@@ -93,37 +99,77 @@ def order_key(issue: Issue) -> tuple[int, int]:
     return (issue.iid, issue.id)
 
 
-def topological_ids(
-    keys: Mapping[int, tuple[int, int]], edges: Iterable[tuple[int, int]]
-) -> list[int]:
-    """Kahn's algorithm over issue ids, the smallest key (`order_key`) first among the
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """Issues (`ids`, and their `iids` side by side) and links among them (`sources[k]`
+    blocks `targets[k]`): what `topological_ids` orders. Lists or numpy arrays."""
+
+    ids: Ids
+    iids: Ids
+    sources: Ids
+    targets: Ids
+
+
+def topological_ids(closure: Closure) -> list[int]:
+    """Kahn's algorithm over issue ids, the smallest `order_key` (iid, id) first among the
     ready ones. Each id comes after every id that blocks it (edges run blocker -> blocked);
-    edges with an end outside `keys` are ignored."""
-    successors: dict[int, list[int]] = defaultdict(list)
-    indegree = dict.fromkeys(keys, 0)
-    for source, target in edges:
-        if source in indegree and target in indegree:
-            successors[source].append(target)
-            indegree[target] += 1
-    heap = [(keys[i], i) for i, degree in indegree.items() if degree == 0]
-    heapq.heapify(heap)
-    ordered: list[int] = []
+    edges with an end outside the closure are ignored.
+
+    Ids are ranked by key once (numpy), so the heap holds plain ints. Issues with no edge
+    at all never wait and hold nobody up: they stay out of the heap and are merged in
+    afterwards, each just before the first issue of the order whose rank is larger (where
+    the heap would have given it out)."""
+    ids = np.asarray(closure.ids, dtype=np.int64)
+    count = len(ids)
+    by_key = np.lexsort((ids, np.asarray(closure.iids, dtype=np.int64)))  # rank -> place
+    ids = ids[by_key]  # now by rank
+    pairs = np.stack(
+        [np.asarray(closure.sources, dtype=np.int64), np.asarray(closure.targets, np.int64)],
+        axis=1,
+    ).reshape(-1, 2)
+    by_id = np.argsort(ids)
+    at = np.searchsorted(ids, pairs, sorter=by_id).clip(0, max(count - 1, 0))
+    ranks = by_id[at] if count else at
+    known = (ids[ranks] == pairs).all(axis=1) if count else np.zeros(len(pairs), np.bool_)
+    source, target = ranks[known, 0], ranks[known, 1]
+    order = np.argsort(source, kind="stable")
+    source, target = source[order], target[order]
+    start = np.searchsorted(source, np.arange(count + 1)).tolist()
+    targets = target.tolist()
+    indegree = np.bincount(target, minlength=count).tolist()
+    linked = np.zeros(count, dtype=np.bool_)
+    linked[source] = True
+    linked[target] = True
+    heap = np.flatnonzero(linked & (np.bincount(target, minlength=count) == 0)).tolist()
+    ordered: list[int] = []  # ranks, heap order
+    pop, push = heapq.heappop, heapq.heappush
     while heap:
-        _, issue_id = heapq.heappop(heap)
-        ordered.append(issue_id)
-        for nxt in successors[issue_id]:
+        rank = pop(heap)
+        ordered.append(rank)
+        for k in range(start[rank], start[rank + 1]):
+            nxt = targets[k]
             indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                heapq.heappush(heap, (keys[nxt], nxt))
-    return ordered
+            if not indegree[nxt]:
+                push(heap, nxt)
+    done = np.asarray(ordered, dtype=np.int64)
+    alone = np.flatnonzero(~linked)
+    highest = np.maximum.accumulate(done) if done.size else done
+    merged = np.insert(done, np.searchsorted(highest, alone, side="right"), alone)
+    result: list[int] = ids[merged].tolist()
+    return result
 
 
 def topological_order(issues: Sequence[Issue], edges: Iterable[IssueLink]) -> list[Issue]:
     """`topological_ids` of issues and links: each issue after every issue that blocks it."""
     by_id = {issue.id: issue for issue in issues}
-    keys = {issue_id: order_key(issue) for issue_id, issue in by_id.items()}
-    pairs = ((link.source_id, link.target_id) for link in edges)
-    return [by_id[i] for i in topological_ids(keys, pairs)]
+    links = list(edges)
+    closure = Closure(
+        ids=list(by_id),
+        iids=[issue.iid for issue in by_id.values()],
+        sources=[link.source_id for link in links],
+        targets=[link.target_id for link in links],
+    )
+    return [by_id[i] for i in topological_ids(closure)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +219,7 @@ class Walks(Protocol):
     """How a request walks: in PostgreSQL or through the in-memory index, with the same
     answers (`loaders.graph.GraphWalks`)."""
 
-    async def project_closure(
-        self, project_id: int, walk: graph_queries.Walk
-    ) -> tuple[dict[int, tuple[int, int]], list[tuple[int, int]]]: ...
+    async def project_closure(self, project_id: int, walk: graph_queries.Walk) -> Closure: ...
     async def links_among(self, ids: list[int], types: tuple[str, ...]) -> list[IssueLink]: ...
     async def shortest_path(
         self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
@@ -238,8 +282,7 @@ class GraphService:
     async def dependency_order(self, project_id: int) -> list[int]:
         """Ids of a project's open issues and their open blockers anywhere, blockers first."""
         walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])
-        keys, edges = await self.reads.graph_walks.project_closure(project_id, walk)
-        return topological_ids(keys, edges)
+        return topological_ids(await self.reads.graph_walks.project_closure(project_id, walk))
 
     async def critical_path(self, issue: Issue, *, weighted: bool) -> CriticalPath:
         walk = whole_walk(BLOCKS, Direction.UPSTREAM, [IssueState.OPENED])

@@ -451,7 +451,7 @@ class GraphIndex:
 
     def walk(
         self,
-        start: Sequence[int],
+        start: Sequence[int] | Ints,
         types: Iterable[str],
         *,
         downstream: bool,
@@ -468,7 +468,8 @@ class GraphIndex:
             opened_only = set(states) == {"opened"}
             closed_only = set(states) == {"closed"}
         seen = np.zeros(len(self.project), dtype=np.bool_)
-        frontier = np.unique(np.asarray([s for s in start if 0 <= s < len(seen)], dtype=np.int64))
+        frontier = np.unique(np.asarray(start, dtype=np.int64))
+        frontier = frontier[(frontier >= 0) & (frontier < len(seen))]
         seen[frontier] = True
         found_ids: list[Ints] = []
         found_depth: list[Ints] = []

@@ -13,6 +13,7 @@ from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as link_queries
 from issuegraph.db.queries.graph import Reached
+from issuegraph.domain.graph import Closure
 from issuegraph.loaders.core import RequestLoader, by_shape
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class GraphWalks:
         )
         issues = await self._issues(wanted)
         return [
-            Reached(anchor_id=anchor, issue=issues[issue_id], distance=distance)
+            Reached(anchor, issues[issue_id], distance)
             for anchor, ids, distances in walks
             for issue_id, distance in zip(ids.tolist(), distances.tolist(), strict=True)
             if issue_id in issues  # deleted since the walk
@@ -91,15 +92,27 @@ class GraphWalks:
             found.update((issue.id, issue) for issue in rows)
         return found
 
-    async def _links(self, ids: list[int]) -> list[IssueLink]:
+    async def _links(
+        self, ids: list[int], types: tuple[str, ...], inside: set[int]
+    ) -> list[IssueLink]:
+        """The links of these ids (in that order) from the index's cache or the database.
+        A cached link is as the index has it (a change drops it from both); one read now
+        may have changed since the index found it, and is kept only if it still has one of
+        `types` and both ends `inside`."""
         assert self.index is not None  # noqa: S101  (only with an index)
         found, missing = self.index.link_rows.get_many(ids)
         if missing:
             since = self.index.applied
             rows = await link_queries.links_by_ids(self.pool, missing)
             self.index.keep(since, links=rows)
-            found.update((link.id, link) for link in rows)
-        return list(found.values())
+            found.update(
+                (link.id, link)
+                for link in rows
+                if link.link_type.value in types
+                and link.source_id in inside
+                and link.target_id in inside
+            )
+        return [found[i] for i in ids if i in found]
 
     async def walk_from(self, anchors: list[int], walk: Walk) -> list[Reached]:
         """For each anchor, the issues its walk reaches, by distance then id."""
@@ -111,12 +124,10 @@ class GraphWalks:
             [(anchor, *_walk(index, [anchor], walk, viewer)) for anchor in anchors]
         )
 
-    async def project_closure(
-        self, project_id: int, walk: Walk
-    ) -> tuple[dict[int, tuple[int, int]], list[tuple[int, int]]]:
-        """A project's open issues the viewer reads and what `walk` reaches from them all:
-        each one's `order_key` (iid, id), and the links of the walk's types among them as
-        (source, target) pairs. What `GraphService.dependency_order` orders."""
+    async def project_closure(self, project_id: int, walk: Walk) -> Closure:
+        """A project's open issues the viewer reads, what `walk` reaches from them all, and
+        the links of the walk's types among them: what `GraphService.dependency_order`
+        orders."""
         current = await self._current()
         if current is None:
             opened = await graph_queries.open_issues(self.pool, project_id, self.scope)
@@ -126,21 +137,18 @@ class GraphWalks:
             issues = opened + [r.issue for r in found]
             self._prime(issues)
             links = await graph_queries.links_among(self.pool, [i.id for i in issues], walk.types)
-            return (
-                {issue.id: (issue.iid, issue.id) for issue in issues},
-                [(link.source_id, link.target_id) for link in links],
+            return Closure(
+                ids=[issue.id for issue in issues],
+                iids=[issue.iid for issue in issues],
+                sources=[link.source_id for link in links],
+                targets=[link.target_id for link in links],
             )
         index, viewer = current
         start = index.project_issues(project_id, viewer, opened_only=True)
-        reached, _ = _walk(index, start.tolist(), walk, viewer)
+        reached, _ = _walk(index, start, walk, viewer)
         ids = np.concatenate([start, reached])
         source, target, _ = index.edges_among(ids, walk.types)
-        id_list = ids.tolist()
-        keys = zip(index.iid[ids].tolist(), id_list, strict=True)
-        return (
-            dict(zip(id_list, keys, strict=True)),
-            list(zip(source.tolist(), target.tolist(), strict=True)),
-        )
+        return Closure(ids=ids, iids=index.iid[ids], sources=source, targets=target)
 
     async def ready_page(self, project_id: int, after_iid: int | None, limit: int) -> list[Issue]:
         """Up to `limit` of the project's ready issues (open, no open readable blocker)
@@ -197,19 +205,8 @@ class GraphWalks:
         if current is None:
             return await graph_queries.links_among(self.pool, ids, types)
         index, _ = current
-        found = index.links_among(np.asarray(ids, dtype=np.int64), types)
-        inside = set(ids)
-        rows = await self._links(found.tolist())
-        return sorted(
-            (
-                link
-                for link in rows  # as they are now: changed since the walk, left out
-                if link.link_type.value in types
-                and link.source_id in inside
-                and link.target_id in inside
-            ),
-            key=lambda link: link.id,
-        )
+        found = index.links_among(np.asarray(ids, dtype=np.int64), types)  # by id
+        return await self._links(found.tolist(), types, set(ids))
 
     async def shortest_path(
         self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
@@ -231,7 +228,7 @@ class GraphWalks:
         )
 
 
-def _walk(index: GraphIndex, start: list[int], walk: Walk, viewer: Viewer) -> tuple[Any, Any]:
+def _walk(index: GraphIndex, start: Any, walk: Walk, viewer: Viewer) -> tuple[Any, Any]:
     return index.walk(
         start,
         walk.types,
@@ -279,6 +276,8 @@ class LinksAmongIssuesLoader(RequestLoader[AmongKey, "list[IssueLink]"]):
             types: await self.primer.graph_walks.links_among(sorted(ids), types)
             for types, ids in by_types.items()
         }
+        if len(keys) == 1:  # the union is the set itself
+            return [links[keys[0][1]]]
         return [
             [link for link in links[types] if link.source_id in ids and link.target_id in ids]
             for ids, types in keys

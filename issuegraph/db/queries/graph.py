@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from issuegraph.db.queries.issues import COLUMNS as ISSUE_COLUMNS
 from issuegraph.db.queries.issues import to_issue
@@ -25,8 +25,9 @@ class Walk:
     states: tuple[str, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Reached:
+class Reached(NamedTuple):
+    """An issue a walk from `anchor_id` reached. A tuple: walks make thousands of them."""
+
     anchor_id: int
     issue: Issue
     distance: int
