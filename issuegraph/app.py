@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
                 app[DATABASE].pool,
                 cached_issues=settings.graph_cached_issues,
                 cached_links=settings.graph_cached_links,
+                retention_seconds=settings.graph_changes_retention_seconds or None,
             )
             await index.build()
             app[GRAPH] = index

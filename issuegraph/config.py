@@ -108,6 +108,8 @@ class Settings:
     # With the index: the issue and link models each process keeps of recently walked rows.
     graph_cached_issues: int = 200_000
     graph_cached_links: int = 400_000
+    # How long graph_changes keeps a change, in seconds (0: never pruned by this process).
+    graph_changes_retention_seconds: int = 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -153,4 +155,7 @@ class Settings:
             graph_index=_choice("ISSUEGRAPH_GRAPH_INDEX", ("memory", "sql"), "memory"),
             graph_cached_issues=_int("ISSUEGRAPH_GRAPH_CACHED_ISSUES", 200_000, minimum=0),
             graph_cached_links=_int("ISSUEGRAPH_GRAPH_CACHED_LINKS", 400_000, minimum=0),
+            graph_changes_retention_seconds=_int(
+                "ISSUEGRAPH_GRAPH_CHANGES_RETENTION_S", 3600, minimum=0
+            ),
         )

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from issuegraph.db.queries import graph as graph_queries
+from issuegraph.db.queries import graph_index as graph_index_queries
 from issuegraph.domain.auth import create_token
 from issuegraph.domain.graph import Closure, topological_ids
 from issuegraph.domain.graph_index import GraphIndex
@@ -518,3 +519,27 @@ def test_topological_ids_is_kahns_smallest_key_first_order() -> None:
             targets=[b for _, b in edges],
         )
         assert topological_ids(closure) == plain(keys, edges), seed
+
+
+async def test_pruned_changes_make_a_lagging_index_build_again(pool: asyncpg.Pool) -> None:
+    """`graph_changes` pruned past an index's position: that index reads the whole graph
+    again at its next catch-up (and walks as SQL does); one that had caught up does not."""
+    rng = random.Random(3)
+    world = await random_world(pool, rng, 60)
+    lagging, current = GraphIndex(pool), GraphIndex(pool)
+    await lagging.build()
+    await current.build()
+    await mutate(pool, rng, world)
+    await current.catch_up(current.ticket())
+    assert await graph_index_queries.prune(pool, 0) > 0
+    assert await pool.fetchval("select count(*) from graph_changes") == 0
+    await lagging.catch_up(lagging.ticket())
+    await current.catch_up(current.ticket())
+    assert (lagging.builds, current.builds) == (2, 1)
+    for index in (lagging, current):
+        assert await compare(pool, index, world, rng) > 0
+    await mutate(pool, rng, world)  # and both go on from there
+    for index in (lagging, current):
+        await index.catch_up(index.ticket())
+        assert await compare(pool, index, world, rng) > 0
+    assert (lagging.builds, current.builds) == (2, 1)

@@ -221,6 +221,9 @@ class RowCache(Generic[T]):
         while len(self._rows) > self.size:
             self._rows.popitem(last=False)
 
+    def ids(self) -> Iterable[int]:
+        return self._rows.keys()
+
     def drop(self, ids: Iterable[int]) -> None:
         for row_id in ids:
             self._rows.pop(row_id, None)
@@ -246,13 +249,18 @@ class GraphIndex:
         compact_at: int = COMPACT_AT,
         cached_issues: int = 200_000,
         cached_links: int = 400_000,
+        retention_seconds: float | None = 3600.0,
     ) -> None:
         self.pool = pool
         self.compact_at = compact_at
+        # How long graph_changes keeps a change (None: this process never prunes it).
+        self.retention_seconds = retention_seconds
+        self._pruned_at = time.monotonic()
         # Models of the rows walks return, so that a walk's answer need not read them again.
         self.issue_rows: RowCache[Issue] = RowCache(cached_issues)
         self.link_rows: RowCache[IssueLink] = RowCache(cached_links)
         self.applied = 0  # catch-ups that changed something
+        self.builds = 0
         self.ready = False
         self._lock = asyncio.Lock()
         self._begun = 0  # catch-ups started
@@ -293,6 +301,7 @@ class GraphIndex:
         self.into = Csr.of(size, links.target, links.source, links.id, links.type)
         self._horizon, self._applied, self._changed = snap.horizon, snap.applied, 0
         self.ready = True
+        self.builds += 1
         log.info(
             "graph index built",
             extra={
@@ -351,8 +360,29 @@ class GraphIndex:
             self._begun += 1
             number = self._begun
             changes = await queries.changes(self.pool, self._horizon, list(self._applied))
-            self._apply(changes)
+            if changes.pruned_below > self._horizon:
+                # Changes this index had not read were pruned: read the whole graph again.
+                log.warning("graph index behind the pruned changes; building it again")
+                await self.build()
+                self.issue_rows.drop(list(self.issue_rows.ids()))
+                self.link_rows.drop(list(self.link_rows.ids()))
+                self.applied += 1
+            else:
+                self._apply(changes)
             self._finished = number
+            await self._prune()
+
+    async def _prune(self) -> None:
+        """Now and then (a tenth of the retention), remove the changes past retention."""
+        if self.retention_seconds is None:
+            return
+        now = time.monotonic()
+        if now - self._pruned_at < self.retention_seconds / 10:
+            return
+        self._pruned_at = now
+        removed = await queries.prune(self.pool, self.retention_seconds)
+        if removed:
+            log.info("graph changes pruned", extra={"removed": removed})
 
     def _apply(self, changes: queries.Changes) -> None:
         issues, links = changes.issues, changes.links

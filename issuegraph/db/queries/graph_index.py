@@ -69,6 +69,7 @@ class Changes:
     """What changed past a horizon, with the rows as they are now."""
 
     horizon: int
+    pruned_below: int  # every change pruned had a smaller xid
     changes: dict[int, int]  # the changes read: id -> xid
     links_named: list[tuple[int, list[int]]]  # (link id, the issues its changes named)
     links: LinkRows  # those of the named links that exist now
@@ -215,6 +216,7 @@ issues as (
     select {_ISSUE_COLUMNS} from issues i join named_issues n on n.id = i.id
 )
 select {HORIZON}::text::bigint as horizon,
+       (select below::text::bigint from graph_changes_pruned) as pruned_below,
        (select array_agg(id) from ev) as change_ids,
        (select array_agg(xid) from ev) as change_xids,
        (select array_agg(id) from named_links) as named_link_ids,
@@ -243,6 +245,7 @@ async def changes(pool: Any, horizon: int, applied: list[int]) -> Changes:
     named = r["named_link_issues"] or []
     return Changes(
         horizon=r["horizon"],
+        pruned_below=r["pruned_below"],
         changes=dict(zip(r["change_ids"] or [], r["change_xids"] or [], strict=True)),
         links_named=[
             (link, [int(i) for i in issues.split(",")])
@@ -265,6 +268,28 @@ async def changes(pool: Any, horizon: int, applied: list[int]) -> Changes:
         ),
         assignees=list(zip(r["assignee_issue"] or [], r["assignee_user"] or [], strict=True)),
     )
+
+
+async def prune(pool: Any, retention_seconds: float) -> int:
+    """Remove the changes older than the retention (and below the horizon, so every reader
+    past it has them); raise the watermark past them. How many went."""
+    removed: int = await pool.fetchval(
+        f"""
+        with gone as (
+            delete from graph_changes
+             where at < now() - make_interval(secs => $1) and xid < {HORIZON}
+            returning xid::text::numeric as xid
+        ), marked as (
+            update graph_changes_pruned
+               set below = greatest(below::text::numeric, (select max(xid) + 1 from gone))
+                           ::text::xid8
+             where exists (select 1 from gone)
+        )
+        select count(*) from gone
+        """,
+        retention_seconds,
+    )
+    return removed
 
 
 @dataclass(frozen=True, slots=True)
