@@ -5,6 +5,7 @@ through one process is seen by a walk through another at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import random
@@ -15,6 +16,7 @@ import asyncpg
 import numpy as np
 import pytest
 
+from issuegraph.app import create_app
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import graph_index as graph_index_queries
 from issuegraph.domain.auth import create_token
@@ -543,3 +545,48 @@ async def test_pruned_changes_make_a_lagging_index_build_again(pool: asyncpg.Poo
         await index.catch_up(index.ticket())
         assert await compare(pool, index, world, rng) > 0
     assert (lagging.builds, current.builds) == (2, 1)
+
+
+@pytest.mark.parametrize("graph_index", ["sql", "memory"])
+async def test_depth_and_truncation_without_nodes_are_those_with_them(
+    aiohttp_client: Any, settings: Any, pool: asyncpg.Pool, graph_index: str
+) -> None:
+    """`dependencies { depthReached truncated }` alone walks without reading rows; its
+    answer is that of the same query that also reads the nodes, for every bound."""
+    rng = random.Random(21)
+    world = await random_world(pool, rng, 80)
+    _, token = await create_token(pool, "u0", scopes=[TokenScope.API])
+    client = await aiohttp_client(
+        create_app(dataclasses.replace(settings, graph_index=graph_index))
+    )
+    iids = await pool.fetch(
+        "select p.full_path, i.iid from issues i join projects p"
+        " on p.id = i.project_id order by i.id limit 12"
+    )
+    query = """query($p: ID!, $iid: Int!, $depth: Int!, $first: Int) {
+        issue(project: $p, iid: $iid) { dependencies(direction: BOTH, maxDepth: $depth,
+        first: $first, linkTypes: [BLOCKS, RELATES_TO, PARENT_OF]) { depthReached truncated
+        %s } } }"""
+    compared = 0
+    for row in iids:
+        for depth, first in ((1, None), (2, 3), (3, 1), (50, None), (50, 5)):
+            answers = []
+            for extra in ("", "nodes { distance }"):
+                variables = {
+                    "p": row["full_path"],
+                    "iid": row["iid"],
+                    "depth": depth,
+                    "first": first,
+                }
+                response = await client.post(
+                    "/graphql",
+                    json={"query": query % extra, "variables": variables},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                body = await response.json()
+                assert "errors" not in body, body
+                graph = body["data"]["issue"]["dependencies"]
+                answers.append((graph["depthReached"], graph["truncated"]))
+            assert answers[0] == answers[1], (row, depth, first)
+            compared += 1
+    assert compared == 60

@@ -220,6 +220,7 @@ class Walks(Protocol):
     answers (`loaders.graph.GraphWalks`)."""
 
     async def project_closure(self, project_id: int, walk: graph_queries.Walk) -> Closure: ...
+    async def distances(self, anchor: int, walk: graph_queries.Walk) -> list[int]: ...
     async def links_among(self, ids: list[int], types: tuple[str, ...]) -> list[IssueLink]: ...
     async def shortest_path(
         self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
@@ -259,14 +260,26 @@ class GraphService:
         max_depth: int,
         states: Sequence[IssueState] | None,
         first: int | None,
+        rows: bool = True,
     ) -> DependencyGraph:
-        """The transitive closure from `issue` (not included), nearest first."""
+        """The transitive closure from `issue` (not included), nearest first. Without
+        `rows` (nobody reads the nodes or edges), only how far it goes and whether it was
+        cut: `nodes` and `edges` are left empty."""
         limit = MAX_NODES if first is None else first
         if not 1 <= limit <= MAX_NODES:
             raise bad_input(f"first must be between 1 and {MAX_NODES}", ["first"])
         walk = make_walk(types, direction, max_depth, states)
         # One level further than asked, to know whether the bound cut anything off.
         probe = dataclasses.replace(walk, max_depth=max_depth + 1)
+        if not rows:
+            distances = await self.reads.graph_walks.distances(issue.id, probe)
+            within_count = sum(1 for d in distances if d <= max_depth)
+            return DependencyGraph(
+                nodes=[],
+                edges=[],
+                depth_reached=max(distances[: min(within_count, limit)], default=0),
+                truncated=within_count < len(distances) or within_count > limit,
+            )
         reached = await self.reads.walk_by_issue.load((issue.id, probe))
         within = [r for r in reached if r.distance <= max_depth]
         shown = within[:limit]

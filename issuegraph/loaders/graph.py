@@ -124,6 +124,18 @@ class GraphWalks:
             [(anchor, *_walk(index, [anchor], walk, viewer)) for anchor in anchors]
         )
 
+    async def distances(self, anchor: int, walk: Walk) -> list[int]:
+        """The distances of the issues a walk from `anchor` reaches, nearest first: the
+        walk without its rows."""
+        current = await self._current()
+        if current is None:
+            reached = await graph_queries.walk_from(self.pool, [anchor], walk, self.scope)
+            return [r.distance for r in reached]
+        index, viewer = current
+        _, distances = _walk(index, [anchor], walk, viewer)
+        found: list[int] = distances.tolist()
+        return found
+
     async def project_closure(self, project_id: int, walk: Walk) -> Closure:
         """A project's open issues the viewer reads, what `walk` reaches from them all, and
         the links of the walk's types among them: what `GraphService.dependency_order`

@@ -45,6 +45,7 @@ from issuegraph.schema.lookahead import (
     link_page_shape,
     prefetch_links,
     related,
+    selects,
 )
 from issuegraph.schema.notes import Note, NoteConnection
 from issuegraph.schema.objects import built
@@ -489,6 +490,7 @@ class Issue(relay.Node):
             max_depth=max_depth,
             states=states,
             first=first,
+            rows=selects(info, "nodes", "edges"),
         )
         # Given as models: the selections that read only fields of the models complete
         # them without a schema object made (`Models`); others get the objects, made once

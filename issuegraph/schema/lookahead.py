@@ -136,6 +136,12 @@ def below(info: Info) -> list[SelectionNode]:
     ]
 
 
+def selects(info: Info, *names: str) -> bool:
+    """Whether any of `names` is selected right below this field (through fragments)."""
+    fragments = _core(info).fragments
+    return any(node.name.value in names for node in _fields_at(below(info), (), fragments))
+
+
 def related(info: Info, path: Sequence[str] = NODES) -> Related:
     """What the issues selected at `path` below this field read through loaders (with
     `path` empty, this field's own issue). Worked out once per field node and path: a
