@@ -118,7 +118,11 @@ class GraphWalks:
         """For each anchor, the issues its walk reaches, by distance then id."""
         current = await self._current()
         if current is None:
-            return await graph_queries.walk_from(self.pool, anchors, walk, self.scope)
+            reached = await graph_queries.walk_from(self.pool, anchors, walk, self.scope)
+            self._prime([one.issue for one in reached])
+            return reached
+        # Not primed from the index: ten thousand issues would cost more to tell the other
+        # loaders of than the rare later lookup of one of them by id.
         index, viewer = current
         return await self._reached(
             [(anchor, *_walk(index, [anchor], walk, viewer)) for anchor in anchors]
@@ -261,7 +265,6 @@ class WalkByIssueLoader(RequestLoader[WalkKey, "list[Reached]"]):
             reached = await self.primer.graph_walks.walk_from(anchors, walk)
             for one in reached:
                 found[(one.anchor_id, walk)].append(one)
-            self.primer.prime_issues([one.issue for one in reached], force=False)
         return [found[key] for key in keys]
 
 
