@@ -148,15 +148,7 @@ async def compare(
             sql = await graph_queries.walk_from(pool, anchors, walk, scope)
             for anchor in anchors:
                 expected = [(r.issue.id, r.distance) for r in sql if r.anchor_id == anchor]
-                ids, distances = index.walk(
-                    [anchor],
-                    walk.types,
-                    downstream=walk.downstream,
-                    upstream=walk.upstream,
-                    max_depth=walk.max_depth,
-                    states=walk.states,
-                    viewer=viewer,
-                )
+                ids, distances = index.walk([anchor], walk, viewer)
                 got = list(zip(ids.tolist(), distances.tolist(), strict=True))
                 assert got == expected, (
                     scope,
@@ -333,7 +325,9 @@ async def test_a_viewer_never_walks_through_an_issue_it_may_not_read(pool: async
     )
     index = GraphIndex(pool)
     await index.build()
-    walk = {"downstream": True, "upstream": False, "max_depth": 10, "states": None}
+    walk = graph_queries.Walk(
+        types=("blocks",), downstream=True, upstream=False, max_depth=10, states=None
+    )
     seen = {}
     for name, user in (
         ("author", author),
@@ -343,7 +337,7 @@ async def test_a_viewer_never_walks_through_an_issue_it_may_not_read(pool: async
         ("anonymous", None),
     ):
         viewer = await index.viewer(ReadScope(viewer_id=user, admin=False))
-        ids, _ = index.walk([a], ["blocks"], viewer=viewer, **walk)
+        ids, _ = index.walk([a], walk, viewer)
         seen[name] = ids.tolist()
     assert seen == {
         "author": [hidden, b],
@@ -363,7 +357,7 @@ async def test_a_viewer_never_walks_through_an_issue_it_may_not_read(pool: async
         ("author", author, []),
     ):
         viewer = await index.viewer(ReadScope(viewer_id=user, admin=False))
-        ids, _ = index.walk([a], ["blocks"], viewer=viewer, **walk)
+        ids, _ = index.walk([a], walk, viewer)
         assert ids.tolist() == expected, name
 
 
@@ -554,7 +548,7 @@ async def test_depth_and_truncation_without_nodes_are_those_with_them(
     """`dependencies { depthReached truncated }` alone walks without reading rows; its
     answer is that of the same query that also reads the nodes, for every bound."""
     rng = random.Random(21)
-    world = await random_world(pool, rng, 80)
+    await random_world(pool, rng, 80)
     _, token = await create_token(pool, "u0", scopes=[TokenScope.API])
     client = await aiohttp_client(
         create_app(dataclasses.replace(settings, graph_index=graph_index))

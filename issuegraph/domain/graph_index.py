@@ -30,7 +30,7 @@ import logging
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,12 +38,21 @@ import numpy.typing as npt
 from issuegraph.db.queries import graph_index as queries
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+    from issuegraph.db.queries.graph import Walk
     from issuegraph.models import Issue, IssueLink, ReadScope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class Row(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=Row)
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -432,14 +441,22 @@ class GraphIndex:
         self.into = Csr.of(size, target, source, link, code)
         self._changed = 0
 
-    def keep(
-        self, since: int, issues: Iterable[Issue] = (), links: Iterable[IssueLink] = ()
-    ) -> None:
-        """Cache rows read after `applied` was `since`, unless a catch-up changed something
-        meanwhile (the rows might predate a change it dropped)."""
-        if self.applied == since:
-            self.issue_rows.put_many((issue.id, issue) for issue in issues)
-            self.link_rows.put_many((link.id, link) for link in links)
+    async def rows(
+        self, cache: RowCache[R], ids: list[int], read: Callable[[list[int]], Awaitable[list[R]]]
+    ) -> tuple[dict[int, R], list[R]]:
+        """The rows of these ids that exist, by id: from `cache` (one of `issue_rows`,
+        `link_rows`), the others by `read` (also returned apart: they are as of now, not of
+        the index's last catch-up), kept unless a catch-up changed something while they were
+        read (they might predate a change it dropped)."""
+        found, missing = cache.get_many(ids)
+        fresh: list[R] = []
+        if missing:
+            since = self.applied
+            fresh = await read(missing)
+            if self.applied == since:
+                cache.put_many((row.id, row) for row in fresh)
+            found.update((row.id, row) for row in fresh)
+        return found, fresh
 
     # -- reading -----------------------------------------------------------------------
 
@@ -479,24 +496,15 @@ class GraphIndex:
                 )
         return ok
 
-    def walk(
-        self,
-        start: Sequence[int] | Ints,
-        types: Iterable[str],
-        *,
-        downstream: bool,
-        upstream: bool,
-        max_depth: int,
-        states: Sequence[str] | None,
-        viewer: Viewer,
-    ) -> tuple[Ints, Ints]:
-        """(issue ids, distances) of the issues reached from `start` (not included), by
-        distance then id: `issue_graph_walk`'s answer (migration 0003)."""
-        mask = type_mask(types)
+    def walk(self, start: Sequence[int] | Ints, walk: Walk, viewer: Viewer) -> tuple[Ints, Ints]:
+        """(issue ids, distances) of the issues `walk` reaches from `start` (not included),
+        by distance then id: `issue_graph_walk`'s answer (migration 0003)."""
+        mask = type_mask(walk.types)
+        downstream, upstream, max_depth = walk.downstream, walk.upstream, walk.max_depth
         opened_only = closed_only = False
-        if states is not None:
-            opened_only = set(states) == {"opened"}
-            closed_only = set(states) == {"closed"}
+        if walk.states is not None:
+            opened_only = set(walk.states) == {"opened"}
+            closed_only = set(walk.states) == {"closed"}
         seen = np.zeros(len(self.project), dtype=np.bool_)
         frontier = np.unique(np.asarray(start, dtype=np.int64))
         frontier = frontier[(frontier >= 0) & (frontier < len(seen))]

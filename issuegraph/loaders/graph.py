@@ -4,6 +4,7 @@ issues, a project's ready issues (open, no open blocker) and their count."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -84,12 +85,9 @@ class GraphWalks:
     async def _issues(self, ids: list[int]) -> dict[int, Issue]:
         """The issues of these ids that exist, from the index's cache or the database."""
         assert self.index is not None  # noqa: S101  (only with an index)
-        found, missing = self.index.issue_rows.get_many(ids)
-        if missing:
-            since = self.index.applied
-            rows = await issue_queries.issues_by_ids(self.pool, missing)
-            self.index.keep(since, issues=rows)
-            found.update((issue.id, issue) for issue in rows)
+        found, _ = await self.index.rows(
+            self.index.issue_rows, ids, functools.partial(issue_queries.issues_by_ids, self.pool)
+        )
         return found
 
     async def _links(
@@ -100,18 +98,16 @@ class GraphWalks:
         may have changed since the index found it, and is kept only if it still has one of
         `types` and both ends `inside`."""
         assert self.index is not None  # noqa: S101  (only with an index)
-        found, missing = self.index.link_rows.get_many(ids)
-        if missing:
-            since = self.index.applied
-            rows = await link_queries.links_by_ids(self.pool, missing)
-            self.index.keep(since, links=rows)
-            found.update(
-                (link.id, link)
-                for link in rows
-                if link.link_type.value in types
+        found, fresh = await self.index.rows(
+            self.index.link_rows, ids, functools.partial(link_queries.links_by_ids, self.pool)
+        )
+        for link in fresh:
+            if not (
+                link.link_type.value in types
                 and link.source_id in inside
                 and link.target_id in inside
-            )
+            ):
+                del found[link.id]
         return [found[i] for i in ids if i in found]
 
     async def walk_from(self, anchors: list[int], walk: Walk) -> list[Reached]:
@@ -125,7 +121,7 @@ class GraphWalks:
         # loaders of than the rare later lookup of one of them by id.
         index, viewer = current
         return await self._reached(
-            [(anchor, *_walk(index, [anchor], walk, viewer)) for anchor in anchors]
+            [(anchor, *index.walk([anchor], walk, viewer)) for anchor in anchors]
         )
 
     async def distances(self, anchor: int, walk: Walk) -> list[int]:
@@ -136,7 +132,7 @@ class GraphWalks:
             reached = await graph_queries.walk_from(self.pool, [anchor], walk, self.scope)
             return [r.distance for r in reached]
         index, viewer = current
-        _, distances = _walk(index, [anchor], walk, viewer)
+        _, distances = index.walk([anchor], walk, viewer)
         found: list[int] = distances.tolist()
         return found
 
@@ -161,7 +157,7 @@ class GraphWalks:
             )
         index, viewer = current
         start = index.project_issues(project_id, viewer, opened_only=True)
-        reached, _ = _walk(index, start, walk, viewer)
+        reached, _ = index.walk(start, walk, viewer)
         ids = np.concatenate([start, reached])
         source, target, _ = index.edges_among(ids, walk.types)
         return Closure(ids=ids, iids=index.iid[ids], sources=source, targets=target)
@@ -210,7 +206,7 @@ class GraphWalks:
         index, viewer = current
         counts = {}
         for anchor in anchors:
-            ids, _ = _walk(index, [anchor], walk, viewer)
+            ids, _ = index.walk([anchor], walk, viewer)
             if ids.size:
                 counts[anchor] = (int(ids.size), int((~index.opened[ids]).sum()))
         return counts
@@ -242,18 +238,6 @@ class GraphWalks:
         return index.path(
             source, target, types, directed=directed, max_depth=max_depth, viewer=viewer
         )
-
-
-def _walk(index: GraphIndex, start: Any, walk: Walk, viewer: Viewer) -> tuple[Any, Any]:
-    return index.walk(
-        start,
-        walk.types,
-        downstream=walk.downstream,
-        upstream=walk.upstream,
-        max_depth=walk.max_depth,
-        states=walk.states,
-        viewer=viewer,
-    )
 
 
 class WalkByIssueLoader(RequestLoader[WalkKey, "list[Reached]"]):
