@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 
     from issuegraph.db.queries.issues import RelatedRows
-    from issuegraph.loaders.graph import GraphWalks
     from issuegraph.models import Issue, IssueLink, Project, ReadScope, User
 
 
@@ -358,7 +357,6 @@ class Primer(Protocol):
 
     pool: Any
     scope: ReadScope
-    graph_walks: GraphWalks
 
     def prime_users(self, users: Iterable[User]) -> None: ...
     def prime_projects(self, projects: Iterable[Project]) -> None: ...

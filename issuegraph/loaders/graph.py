@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as link_queries
 from issuegraph.db.queries.graph import Reached
 from issuegraph.domain.graph import Closure
-from issuegraph.loaders.core import RequestLoader, by_shape
+from issuegraph.loaders.core import K, Primer, RequestLoader, V, by_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -240,31 +240,45 @@ class GraphWalks:
         )
 
 
-class WalkByIssueLoader(RequestLoader[WalkKey, "list[Reached]"]):
+class WalksPrimer(Primer, Protocol):
+    """The request's loaders, as the graph's loaders see them: with its `GraphWalks`."""
+
+    graph_walks: GraphWalks
+
+
+class GraphLoader(RequestLoader[K, V]):
+    """A loader that reads through the request's `GraphWalks`."""
+
+    def __init__(self, primer: WalksPrimer) -> None:
+        super().__init__(primer)
+        self.walks = primer.graph_walks
+
+
+class WalkByIssueLoader(GraphLoader[WalkKey, "list[Reached]"]):
     """One walk per distinct walk shape, for every issue that asked for it."""
 
     async def batch(self, keys: list[WalkKey]) -> list[list[Reached]]:
         found: dict[WalkKey, list[Reached]] = {key: [] for key in keys}
         for (walk,), anchors in by_shape(keys).items():
-            reached = await self.primer.graph_walks.walk_from(anchors, walk)
+            reached = await self.walks.walk_from(anchors, walk)
             for one in reached:
                 found[(one.anchor_id, walk)].append(one)
         return [found[key] for key in keys]
 
 
-class RollupByIssueLoader(RequestLoader[WalkKey, tuple[int, int]]):
+class RollupByIssueLoader(GraphLoader[WalkKey, tuple[int, int]]):
     """(issues reached, closed ones among them), one walk per distinct walk shape."""
 
     async def batch(self, keys: list[WalkKey]) -> list[tuple[int, int]]:
         found: dict[WalkKey, tuple[int, int]] = {}
         for (walk,), anchors in by_shape(keys).items():
-            counts = await self.primer.graph_walks.rollups(anchors, walk)
+            counts = await self.walks.rollups(anchors, walk)
             for anchor in anchors:
                 found[(anchor, walk)] = counts.get(anchor, (0, 0))
         return [found[key] for key in keys]
 
 
-class LinksAmongIssuesLoader(RequestLoader[AmongKey, "list[IssueLink]"]):
+class LinksAmongIssuesLoader(GraphLoader[AmongKey, "list[IssueLink]"]):
     """Links inside each set of issues: one read per link-type set, over the union."""
 
     async def batch(self, keys: list[AmongKey]) -> list[list[IssueLink]]:
@@ -272,7 +286,7 @@ class LinksAmongIssuesLoader(RequestLoader[AmongKey, "list[IssueLink]"]):
         for ids, types in keys:
             by_types[types] |= ids
         links = {
-            types: await self.primer.graph_walks.links_among(sorted(ids), types)
+            types: await self.walks.links_among(sorted(ids), types)
             for types, ids in by_types.items()
         }
         if len(keys) == 1:  # the union is the set itself
@@ -283,18 +297,18 @@ class LinksAmongIssuesLoader(RequestLoader[AmongKey, "list[IssueLink]"]):
         ]
 
 
-class ReadyIssuePageByProjectLoader(RequestLoader[ReadyPageKey, "list[Issue]"]):
+class ReadyIssuePageByProjectLoader(GraphLoader[ReadyPageKey, "list[Issue]"]):
     """A page of a project's open issues that no open, readable issue blocks, by iid."""
 
     async def batch(self, keys: list[ReadyPageKey]) -> list[list[Issue]]:
         pages = []
         for project_id, after_iid, limit in keys:
-            rows = await self.primer.graph_walks.ready_page(project_id, after_iid, limit)
+            rows = await self.walks.ready_page(project_id, after_iid, limit)
             self.primer.prime_issues(rows, force=False)
             pages.append(rows)
         return pages
 
 
-class ReadyIssueCountByProjectLoader(RequestLoader[int, int]):
+class ReadyIssueCountByProjectLoader(GraphLoader[int, int]):
     async def batch(self, keys: list[int]) -> list[int]:
-        return [await self.primer.graph_walks.ready_count(p) for p in keys]
+        return [await self.walks.ready_count(p) for p in keys]
