@@ -29,7 +29,7 @@ from strawberry.relay import Node
 from strawberry.schema.schema_converter import get_arguments
 
 from bench.queries import ISSUE_PAGE, NESTED_LINKS, PROJECT_PAGE
-from bench.traversal import QUERY as TRAVERSAL
+from bench.traversal import DEPENDENCIES as TRAVERSAL
 from issuegraph.api import IssuegraphSchema, Mutation, Query, schema
 from issuegraph.context import Context
 from issuegraph.demo import seed_demo

@@ -1,9 +1,11 @@
 """The dependency graph: what blocks what, transitively; what is ready; in which order.
 
-Walks run inside PostgreSQL (`issue_graph_walk`, `issue_graph_path`: breadth-first, one
-set-based statement per level, each issue visited once) and never step onto an issue the
-viewer may not read. What is left to Python is small and exact: ordering the nodes a walk
-returned (a topological sort), and the longest chain through them.
+Walks go through the request's `Walks` (`loaders.graph.GraphWalks`): the process's
+in-memory index (`domain.graph_index`) or, without one, PostgreSQL (`issue_graph_walk`,
+`issue_graph_path`); both breadth-first, each issue visited once, never stepping onto an
+issue the viewer may not read, with the same answers. What is left here is small and
+exact: ordering what a walk returned (a topological sort), and the longest chain through
+it.
 """
 
 from __future__ import annotations

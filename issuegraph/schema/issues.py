@@ -469,7 +469,7 @@ class Issue(relay.Node):
 
     @strawberry.field(
         description="The transitive closure of links from this issue (itself not included), "
-        "walked in PostgreSQL through issues the viewer may read. `linkTypes` names link "
+        "walked through issues the viewer may read. `linkTypes` names link "
         "kinds (an inverse name counts as its kind); `states` limits the issues walked "
         "through and returned; `first` caps the nodes (at most 10000, nearest first)."
     )
