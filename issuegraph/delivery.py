@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # How long a wake-up waits for more commits to join its round.
 WAKE_COALESCE_SECONDS = 0.2
+# How long a stop waits for the round under way before cancelling it.
+STOP_GRACE_SECONDS = 5.0
 
 ACTIVE = "active"
 DISPATCH_BATCH = 200
@@ -227,6 +229,7 @@ class DeliveryWorker:
         self.dsn = dsn
         self.lease_ms = 2 * settings.webhook_timeout_ms + 1000
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._pool: Any = None
         self._session: aiohttp.ClientSession | None = None
@@ -246,7 +249,14 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self._run(), name="webhook-deliveries")
 
     async def stop(self) -> None:
+        """Let the round under way end (its transactions commit or roll back, not cut off
+        in the middle), then stop; a round still running after `STOP_GRACE_SECONDS` (a
+        slow receiver) is cancelled, and what it leased is leased again after its lease."""
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -261,7 +271,7 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         interval = self.settings.webhook_poll_ms / 1000
-        while True:
+        while not self._stopping:
             busy = False
             try:
                 busy = await self.run_once()
@@ -272,7 +282,7 @@ class DeliveryWorker:
                     log.exception("webhook delivery round failed")
                 else:
                     log.warning("webhook delivery round: database unavailable: %r", error)
-            if busy:
+            if busy or self._stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):

@@ -48,11 +48,16 @@ class GraphWalks:
         self.scope = scope
         self.index = index
         # Tells the request's other loaders of the issues read here (`Loaders.prime_issues`).
-        self._prime = prime or (lambda _: None)
+        self._prime = prime or _ignore
         self._viewer: asyncio.Task[Viewer] | None = None  # the grants, read once
         self._ready_ids: dict[int, Any] = {}
         # Any catch-up that begins after the request did serves all its walks...
         self._ticket = index.ticket() if index is not None else 0
+
+    def close(self) -> None:
+        """Let go of the request's loaders (`prime` refers back to them: a cycle)."""
+        self._prime = _ignore
+        self._ready_ids.clear()
 
     def written(self) -> None:
         """...until the request writes: its next walk must see that write."""
@@ -238,6 +243,10 @@ class GraphWalks:
         return index.path(
             source, target, types, directed=directed, max_depth=max_depth, viewer=viewer
         )
+
+
+def _ignore(_: list[Issue]) -> None:
+    pass
 
 
 class WalksPrimer(Primer, Protocol):

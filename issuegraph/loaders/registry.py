@@ -175,6 +175,7 @@ class Loaders:
         """
         for loader in self._made():
             loader.close()
+        self.graph_walks.close()
 
     # -- priming after reads (`core.Primer`): what one read tells the other loaders ------
     #
