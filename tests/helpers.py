@@ -207,3 +207,17 @@ async def serve_process(port: int, env: dict[str, str]) -> AsyncIterator[Served]
         except TimeoutError:
             proc.kill()
             _, served.stderr = await proc.communicate()
+
+
+async def log_settled(pool: asyncpg.Pool) -> None:
+    """Wait (10 s at most) until every committed event of the change log is below the
+    horizon, where its readers read (docs/events.md): a transaction running meanwhile (the
+    webhook worker's round, woken by the very writes a test made) holds it back a moment."""
+    settled = (
+        "select coalesce(max(xid) < pg_snapshot_xmin(pg_current_snapshot()), true) from events"
+    )
+    for _ in range(500):
+        if await pool.fetchval(settled):
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail("the change log's horizon stayed behind its last event for 10 s")

@@ -36,7 +36,7 @@ from issuegraph.models import (
     User,
     Visibility,
 )
-from tests.helpers import Api, World
+from tests.helpers import Api, World, log_settled
 
 PAYLOAD = """
 link {
@@ -307,6 +307,7 @@ async def small_scene(
 
 async def link_log(pool: asyncpg.Pool) -> list[Event]:
     """Every link event in the change log, in log order."""
+    await log_settled(pool)
     return await event_queries.events_after(pool, START, limit=1000, kinds=LINK_KINDS)
 
 
