@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     Ids = Sequence[int] | npt.NDArray[np.int64]
 
     from issuegraph.domain.access import Loading
-    from issuegraph.models import ReadScope
 
 DEFAULT_MAX_DEPTH = 50
 MAX_DEPTH = 100
@@ -246,11 +245,10 @@ class GraphReads(Protocol):
 
 
 class GraphService:
-    """The dependency-graph reads for one viewer."""
+    """The dependency-graph reads for one viewer: all through `reads`, the request's
+    loaders, which know the viewer and how to walk."""
 
-    def __init__(self, pool: object, scope: ReadScope, reads: GraphReads) -> None:
-        self.pool = pool
-        self.scope = scope
+    def __init__(self, reads: GraphReads) -> None:
         self.reads = reads
 
     async def dependencies(

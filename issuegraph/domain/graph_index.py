@@ -199,7 +199,7 @@ class RowCache(Generic[T]):
     """Models of rows (issues, links) by id, the least recently used dropped past `size`.
 
     Kept exact by the index: a catch-up drops every row its changes name, and a row read
-    while a catch-up applied changes is not kept (`GraphIndex.keep`), since it may be older
+    while a catch-up applied changes is not kept (`GraphIndex.rows`), since it may be older
     than what that catch-up dropped."""
 
     def __init__(self, size: int) -> None:
@@ -230,8 +230,8 @@ class RowCache(Generic[T]):
         while len(self._rows) > self.size:
             self._rows.popitem(last=False)
 
-    def ids(self) -> Iterable[int]:
-        return self._rows.keys()
+    def clear(self) -> None:
+        self._rows.clear()
 
     def drop(self, ids: Iterable[int]) -> None:
         for row_id in ids:
@@ -294,16 +294,7 @@ class GraphIndex:
         started = time.perf_counter()
         snap = await queries.snapshot(self.pool)
         issues, links = snap.issues, snap.links
-        size = (
-            int(
-                max(
-                    issues.id.max(initial=0),
-                    links.source.max(initial=0),
-                    links.target.max(initial=0),
-                )
-            )
-            + 1
-        )
+        size = _top(issues, links) + 1
         self._issues_from(size, issues)
         self.assignees = _assignees(snap.assignees)
         self.out = Csr.of(size, links.source, links.target, links.id, links.type)
@@ -373,8 +364,8 @@ class GraphIndex:
                 # Changes this index had not read were pruned: read the whole graph again.
                 log.warning("graph index behind the pruned changes; building it again")
                 await self.build()
-                self.issue_rows.drop(list(self.issue_rows.ids()))
-                self.link_rows.drop(list(self.link_rows.ids()))
+                self.issue_rows.clear()
+                self.link_rows.clear()
                 self.applied += 1
             else:
                 self._apply(changes)
@@ -395,12 +386,7 @@ class GraphIndex:
 
     def _apply(self, changes: queries.Changes) -> None:
         issues, links = changes.issues, changes.links
-        top = max(
-            int(issues.id.max(initial=0)),
-            int(links.source.max(initial=0)),
-            int(links.target.max(initial=0)),
-        )
-        self._grow(top + 1)
+        self._grow(_top(issues, links) + 1)
         # Issues: the rows as they are now; a named issue without a row is gone.
         gone = np.setdiff1d(np.asarray(changes.issues_named, dtype=np.int64), issues.id)
         gone = gone[gone < len(self.project)]
@@ -624,6 +610,13 @@ class GraphIndex:
             a.nbytes for a in (self.project, self.opened, self.confidential, self.author, self.iid)
         )
         return issues + self.out.nbytes() + self.into.nbytes() + 200 * len(self.assignees)
+
+
+def _top(issues: queries.IssueRows, links: queries.LinkRows) -> int:
+    """The largest issue id the rows name (0 for none)."""
+    return int(
+        max(issues.id.max(initial=0), links.source.max(initial=0), links.target.max(initial=0))
+    )
 
 
 def _assignees(pairs: Iterable[tuple[int, int]]) -> dict[int, frozenset[int]]:

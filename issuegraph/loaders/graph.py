@@ -75,7 +75,8 @@ class GraphWalks:
         return index, await asyncio.shield(self._viewer)
 
     async def _reached(self, walks: list[tuple[int, Any, Any]]) -> list[Reached]:
-        """Issue rows for (anchor, ids, distances) walks, in one statement."""
+        """Issue rows for (anchor, ids, distances) walks: the index's cached ones, the
+        others in one statement."""
         wanted: list[int] = (
             np.unique(np.concatenate([ids for _, ids, _ in walks])).tolist() if walks else []
         )

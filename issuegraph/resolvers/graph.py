@@ -37,7 +37,7 @@ class GraphQuery:
             if issue is None:
                 return None
             ends.append(issue)
-        service = GraphService(ctx.pool, ctx.access.read_scope(), ctx.loaders)
+        service = GraphService(ctx.loaders)
         found = await service.path(
             ends[0],
             ends[1],

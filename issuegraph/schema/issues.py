@@ -110,7 +110,7 @@ async def _load_assignee(info: Info, issue_id: int) -> User | None:
 
 def _graph(info: Info) -> GraphService:
     ctx = info.context
-    return GraphService(ctx.pool, ctx.access.read_scope(), ctx.loaders)
+    return GraphService(ctx.loaders)
 
 
 @strawberry.type(description="A project: a home for issues, with a visibility and members.")
