@@ -520,6 +520,8 @@ def graphql_handler(schema: BaseSchema) -> Handler:
 
                 context = await build_context(request, settings)
                 result = await execute(schema, params, context, request.method)
+                if context.operation_name is not None:
+                    request[OPERATION_NAME] = context.operation_name
                 return _varies(graphql_response(result, request_id, media_type))
         # Each refusal is answered in its except block: no exception outlives it (none is
         # left in a reference cycle with this frame through its traceback).
