@@ -428,18 +428,24 @@ class GraphIndex:
         self._changed = 0
 
     async def rows(
-        self, cache: RowCache[R], ids: list[int], read: Callable[[list[int]], Awaitable[list[R]]]
+        self,
+        cache: RowCache[R],
+        ids: list[int],
+        read: Callable[[list[int]], Awaitable[list[R]]],
+        *,
+        keep: bool = True,
     ) -> tuple[dict[int, R], list[R]]:
         """The rows of these ids that exist, by id: from `cache` (one of `issue_rows`,
         `link_rows`), the others by `read` (also returned apart: they are as of now, not of
         the index's last catch-up), kept unless a catch-up changed something while they were
-        read (they might predate a change it dropped)."""
+        read (they might predate a change it dropped), or unless `keep` is false: rows read
+        from a replica may be older than the index, and are never kept."""
         found, missing = cache.get_many(ids)
         fresh: list[R] = []
         if missing:
             since = self.applied
             fresh = await read(missing)
-            if self.applied == since:
+            if keep and self.applied == since:
                 cache.put_many((row.id, row) for row in fresh)
             found.update((row.id, row) for row in fresh)
         return found, fresh

@@ -92,7 +92,10 @@ class GraphWalks:
         """The issues of these ids that exist, from the index's cache or the database."""
         assert self.index is not None  # noqa: S101  (only with an index)
         found, _ = await self.index.rows(
-            self.index.issue_rows, ids, functools.partial(issue_queries.issues_by_ids, self.pool)
+            self.index.issue_rows,
+            ids,
+            functools.partial(issue_queries.issues_by_ids, self.pool),
+            keep=self.pool is self.index.pool,
         )
         return found
 
@@ -105,7 +108,10 @@ class GraphWalks:
         `types` and both ends `inside`."""
         assert self.index is not None  # noqa: S101  (only with an index)
         found, fresh = await self.index.rows(
-            self.index.link_rows, ids, functools.partial(link_queries.links_by_ids, self.pool)
+            self.index.link_rows,
+            ids,
+            functools.partial(link_queries.links_by_ids, self.pool),
+            keep=self.pool is self.index.pool,
         )
         for link in fresh:
             if not (

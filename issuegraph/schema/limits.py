@@ -375,7 +375,7 @@ class QueryLimits(SchemaExtension):
         execution = self.execution_context
         settings = getattr(execution.context, "settings", None)
         if settings is not None and execution.query is not None:
-            error = self._check_text(execution.query, settings)
+            error = self.text_refusal(execution.query, settings)
             if error is not None:
                 # Raised before parsing: Strawberry answers with this error alone.
                 raise error
@@ -401,7 +401,8 @@ class QueryLimits(SchemaExtension):
         yield
 
     @staticmethod
-    def _check_text(query: str, limits: Settings) -> GraphQLError | None:
+    def text_refusal(query: str, limits: Settings) -> GraphQLError | None:
+        """Why a query text is refused before parsing (length, tokens), or None."""
         if len(query) > limits.max_query_length:
             return too_complex(
                 f"The query is {len(query)} characters long; the limit is "
