@@ -110,6 +110,8 @@ class Settings:
     graph_cached_links: int = 400_000
     # How long graph_changes keeps a change, in seconds (0: never pruned by this process).
     graph_changes_retention_seconds: int = 3600
+    # The most nodes GET /graphql/graph/export writes; a larger graph is refused (400).
+    graph_export_max_issues: int = 10_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -158,4 +160,5 @@ class Settings:
             graph_changes_retention_seconds=_int(
                 "ISSUEGRAPH_GRAPH_CHANGES_RETENTION_S", 3600, minimum=0
             ),
+            graph_export_max_issues=_int("ISSUEGRAPH_GRAPH_EXPORT_MAX_ISSUES", 10_000, minimum=1),
         )
