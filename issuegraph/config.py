@@ -120,6 +120,8 @@ class Settings:
     metrics_interval_seconds: float = 5.0
     # Strawberry's OpenTelemetry extension: spans for operations and resolvers.
     opentelemetry: bool = False
+    # The most nodes GET /graphql/graph/export writes; a larger graph is refused (400).
+    graph_export_max_issues: int = 10_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -180,4 +182,5 @@ class Settings:
             metrics_interval_seconds=_int("ISSUEGRAPH_METRICS_INTERVAL_MS", 5_000, minimum=100)
             / 1000,
             opentelemetry=_bool("ISSUEGRAPH_OPENTELEMETRY", default=False),
+            graph_export_max_issues=_int("ISSUEGRAPH_GRAPH_EXPORT_MAX_ISSUES", 10_000, minimum=1),
         )

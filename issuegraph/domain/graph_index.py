@@ -593,6 +593,20 @@ class GraphIndex:
         """Ids of the live links of `types` whose two ends are both in `ids`, in order."""
         return np.sort(self.edges_among(ids, types)[2])
 
+    def hidden_neighbours(self, ids: Sequence[int], types: Iterable[str], viewer: Viewer) -> int:
+        """How many distinct existing issues the viewer may not read are linked by live
+        links of `types` to one of `ids`, either way: `export.hidden_neighbours`."""
+        start = np.asarray(ids, dtype=np.int64)
+        start = start[(start >= 0) & (start < len(self.project))]
+        if not start.size:
+            return 0
+        mask = type_mask(types)
+        ends = np.unique(
+            np.concatenate([self.out.gather(start, mask)[0], self.into.gather(start, mask)[0]])
+        )
+        ends = ends[self.project[ends] > 0]
+        return int((~self.visible(ends, viewer)).sum())
+
     def project_issues(self, project_id: int, viewer: Viewer, *, opened_only: bool) -> Ints:
         """Ids of the project's issues the viewer may read (open ones only, if asked)."""
         ids = np.flatnonzero(self.project == project_id).astype(np.int64)

@@ -44,6 +44,8 @@ from graphql import (
 from graphql.language import Lexer
 from strawberry.extensions import SchemaExtension
 
+from issuegraph.domain.export import DEFAULT_FIRST as GRAPH_DEFAULT_FIRST
+from issuegraph.domain.export import MAX_FIRST as GRAPH_MAX_FIRST
 from issuegraph.domain.graph import MAX_NODES
 from issuegraph.schema.errors import RequestErrorCode
 from issuegraph.schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -63,6 +65,7 @@ PAGE_ARGUMENTS = ("first", "last")
 # 1..MAX_PAGE_SIZE items (DEFAULT_PAGE_SIZE without `first`).
 PAGE_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
     ("Issue", "dependencies"): (MAX_NODES, MAX_NODES),
+    ("Project", "graph"): (GRAPH_DEFAULT_FIRST, GRAPH_MAX_FIRST),
 }
 # The estimate saturates here: a client can read it exactly (JavaScript's largest safe
 # integer), and a query built to overflow any sane bound is still just "too costly".
