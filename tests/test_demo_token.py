@@ -136,6 +136,13 @@ async def test_serve_demo_prints_a_working_token_for_alice_once_listening(databa
             "errors": [],
         }
 
+        # The graph index, built before the demo data was loaded, walks its links: 4 and 6
+        # block 5, 3 blocks 4, 7 blocks 6 (2 blocks 3, but is closed).
+        blockers = {"query": '{ issue(project: "acme/platform", iid: 5) { openBlockers { iid } } }'}
+        status, answer = await post(demo.base, blockers, token)
+        assert status == 200, answer
+        assert sorted(b["iid"] for b in answer["data"]["issue"]["openBlockers"]) == [3, 4, 6, 7]
+
         # The curl line works as printed.
         curl_line = demo.banner[3]
         assert curl_line.startswith("  curl:       curl ")
