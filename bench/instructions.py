@@ -15,7 +15,7 @@ PYTHONHASHSEED=0: once making the warm-up requests only, once the warm-up reques
 then the counted ones. A request is `schema.execute` of the query in this one process, with
 a context and loaders of its own (closed after it, as the view closes them), no HTTP; the
 process runs as `issuegraph serve` does (uvloop's event loop, the collector tuned by
-`cli.tune_gc`). The
+`app.tune_gc`). The
 difference between the two runs' instruction counts divided by the counted requests is the
 figure printed: start-up, imports and warm-up cancel out. Repeated runs agree to ~0.1%.
 """
@@ -144,7 +144,7 @@ async def _measure(names: Sequence[str], warmup: int, requests: int) -> dict[str
 async def _run(dsn: str, token: str, name: str, variables: dict[str, Any], n: int) -> None:
     """Make `n` requests of the query `name` (the measured process)."""
     from issuegraph.api import schema  # noqa: PLC0415
-    from issuegraph.cli import tune_gc  # noqa: PLC0415
+    from issuegraph.app import tune_gc  # noqa: PLC0415
     from issuegraph.config import Settings  # noqa: PLC0415  (not measured: imported either way)
     from issuegraph.context import Context  # noqa: PLC0415
     from issuegraph.db.database import open_database  # noqa: PLC0415

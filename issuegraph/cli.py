@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import functools
-import gc
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,38 +37,27 @@ def _with_database(settings: Settings, action: Callable[[Database], Awaitable[in
     return asyncio.run(run())
 
 
-# The cyclic collector's first generation runs once this many more container objects
-# were made than freed. A request's objects go by reference counting when it ends (the
-# loaders and the executor drop what they cached, which their reference cycles would
-# otherwise keep for the collector: 1,400 objects a request on the issue page), so the
-# count barely grows from one request to the next; within one, it is the request's live
-# result tree. At 10,000 the collector scanned a nested-links response's 60,000 live objects
-# 5 times a request (13% of its time); at 100,000 it never runs within one such request, and
-# the issue page's few hundred cyclic leftovers are collected every few hundred requests.
-GC_THRESHOLDS = (100_000, 10, 10)
-
-
-def tune_gc() -> None:
-    """Keep what start-up made out of the collector's way, and collect less often."""
-    gc.collect()
-    gc.freeze()  # modules, the schema, settings: never garbage, never traversed again
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    if workers > 1:
+        return _serve_workers(settings, args, host, port, workers)
     import uvloop  # noqa: PLC0415
     from aiohttp import web  # noqa: PLC0415
 
-    from issuegraph.app import create_app  # noqa: PLC0415
+    from issuegraph.app import create_app, tune_gc  # noqa: PLC0415
+    from issuegraph.state import DATABASE  # noqa: PLC0415
 
-    host = args.host or settings.host
-    port = args.port or settings.port
     logging.getLogger(__name__).info("serving on http://%s:%s/graphql", host, port)
     app = create_app(settings)
     demo_tokens: list[str] = []
     if args.demo:
         # After the application's own start-up (the database is open), before listening.
-        app.on_startup.append(functools.partial(_prepare_demo, tokens=demo_tokens))
+        async def prepare(app: web.Application) -> None:
+            await _prepare_demo(app[DATABASE].pool, demo_tokens)
+
+        app.on_startup.append(prepare)
     tune_gc()
     web.run_app(
         app,
@@ -82,13 +72,42 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _prepare_demo(app: web.Application, *, tokens: list[str]) -> None:
+def _serve_workers(
+    settings: Settings, args: argparse.Namespace, host: str, port: int, workers: int
+) -> int:
+    """N worker processes under a supervisor (issuegraph/workers.py)."""
+    # prometheus-client picks its multiprocess mode when first imported: before the app.
+    made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made = tempfile.mkdtemp(prefix="issuegraph-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    from issuegraph.workers import serve_workers  # noqa: PLC0415
+
+    demo_tokens: list[str] = []
+
+    async def prepare(pool: Any) -> None:
+        if args.demo:
+            await _prepare_demo(pool, demo_tokens)
+
+    try:
+        return serve_workers(
+            settings,
+            host,
+            port,
+            workers,
+            prepare=prepare,
+            when_listening=lambda: _print_demo_token(demo_tokens, host, port),
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+async def _prepare_demo(pool: Any, tokens: list[str]) -> None:
     """The demo data (when missing) and a new demo token, kept in `tokens` for the banner."""
     from issuegraph.demo import DEMO_TOKEN_USER, issue_demo_token, seed_demo  # noqa: PLC0415
-    from issuegraph.state import DATABASE  # noqa: PLC0415
 
     log = logging.getLogger(__name__)
-    pool = app[DATABASE].pool
     if await seed_demo(pool):
         log.info("demo data created")
     try:
@@ -285,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP server (GraphQL at /graphql)")
     serve.add_argument("--host", help="address to bind (default ISSUEGRAPH_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default ISSUEGRAPH_PORT or 8080)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="worker processes on the one port (default ISSUEGRAPH_WORKERS or the number "
+        "of cores); 1 runs the server in this process, without a supervisor",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",

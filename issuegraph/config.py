@@ -111,6 +111,10 @@ class Settings:
     graph_cached_links: int = 400_000
     # How long graph_changes keeps a change, in seconds (0: never pruned by this process).
     graph_changes_retention_seconds: int = 3600
+    # Worker processes of `issuegraph serve` (docs/scaling.md, "Workers"); 1: no supervisor.
+    workers: int = 1
+    # How long a stopping worker lets requests in flight finish, in seconds.
+    graceful_timeout_seconds: int = 30
     # Streaming replicas of the primary for reads (docs/scaling.md, "Read replicas").
     replica_urls: tuple[str, ...] = ()
     # A replica further behind the primary's WAL than this leaves the rotation.
@@ -171,6 +175,8 @@ class Settings:
             graph_changes_retention_seconds=_int(
                 "ISSUEGRAPH_GRAPH_CHANGES_RETENTION_S", 3600, minimum=0
             ),
+            workers=_int("ISSUEGRAPH_WORKERS", os.cpu_count() or 1, minimum=1),
+            graceful_timeout_seconds=_int("ISSUEGRAPH_GRACEFUL_TIMEOUT_S", 30, minimum=1),
             replica_urls=tuple(
                 url.strip()
                 for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")

@@ -16,20 +16,27 @@ prometheus-client, and this supervisor drops each dead worker's live gauges.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import threading
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 from issuegraph import metrics
-from issuegraph.app import create_app
+from issuegraph.app import create_app, tune_gc
 from issuegraph.db.database import EMBEDDED_DATABASE, create_database_if_missing
 from issuegraph.db.embedded import EmbeddedServer, start_embedded
 from issuegraph.db.migrate import migrate
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from aiohttp import web
 
     from issuegraph.config import Settings
@@ -51,6 +58,33 @@ class _Logs(Logger):  # type: ignore[misc]  # gunicorn ships no types
             logger.propagate = True
 
 
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's arbiter, with Ctrl-C (SIGINT) as graceful as SIGTERM: gunicorn's own
+    quick stop sends SIGQUIT, which a worker still starting up cannot act on until its
+    event loop runs, so the arbiter would wait the whole graceful timeout for it."""
+
+    def handle_int(self) -> None:
+        self.handle_term()
+
+    def stop(self, graceful: bool = True) -> None:
+        # A worker that gets SIGTERM in the instant it finishes starting up may miss it
+        # (its event loop takes over signal handling then): say it again each second.
+        stopped = threading.Event()
+
+        def again() -> None:
+            while not stopped.wait(1.0):
+                for pid in list(self.WORKERS):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+
+        repeater = threading.Thread(target=again, name="issuegraph-stop", daemon=True)
+        repeater.start()
+        try:
+            super().stop(graceful)
+        finally:
+            stopped.set()
+
+
 class _Service(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self._settings = settings
@@ -61,14 +95,27 @@ class _Service(BaseApplication):  # type: ignore[misc]
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
+    def run(self) -> None:
+        _Arbiter(self).run()
+
     def load(self) -> web.Application:
         # In each worker, after the fork: its own application, pools and background tasks.
         return create_app(self._settings)
 
 
-def serve_workers(settings: Settings, host: str, port: int, workers: int) -> int:
-    """Serve on `host:port` with `workers` processes until SIGTERM or SIGINT."""
-    embedded = asyncio.run(_open_database(settings))
+def serve_workers(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    prepare: Callable[[Any], Awaitable[None]],
+    when_listening: Callable[[], None],
+) -> int:
+    """Serve on `host:port` with `workers` processes until SIGTERM or SIGINT. `prepare`
+    runs once with a pool of the open database before the workers start; `when_listening`
+    once the socket listens."""
+    embedded = asyncio.run(_open_database(settings, prepare))
     try:
         options = {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -82,10 +129,10 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> int
             "loglevel": settings.log_level.lower(),
             "logger_class": _Logs,
             "proc_name": "issuegraph",
+            "control_socket_disable": True,
             "child_exit": lambda _arbiter, worker: metrics.worker_exited(worker.pid),
-            "when_ready": lambda _arbiter: log.info(
-                "serving on http://%s:%s/graphql with %d workers", host, port, workers
-            ),
+            "post_worker_init": lambda _worker: tune_gc(),
+            "when_ready": lambda _arbiter: _listening(host, port, workers, when_listening),
         }
         _Service(settings, options).run()
     finally:
@@ -94,17 +141,28 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> int
     return 0
 
 
-async def _open_database(settings: Settings) -> EmbeddedServer | None:
-    """Start (or join) the embedded server and migrate, once, before the workers fork."""
+def _listening(host: str, port: int, workers: int, then: Callable[[], None]) -> None:
+    log.info("serving on http://%s:%s/graphql with %d workers", host, port, workers)
+    then()
+
+
+async def _open_database(
+    settings: Settings, prepare: Callable[[Any], Awaitable[None]]
+) -> EmbeddedServer | None:
+    """Start (or join) the embedded server, migrate and prepare, once, before the fork."""
     embedded: EmbeddedServer | None = None
     dsn = settings.database_url
     if dsn is None:
         embedded = await asyncio.to_thread(start_embedded, settings.data_dir)
         await create_database_if_missing(embedded.admin_dsn, EMBEDDED_DATABASE)
         dsn = embedded.dsn(EMBEDDED_DATABASE)
-    conn = await asyncpg.connect(dsn)
     try:
-        await migrate(conn)
-    finally:
-        await conn.close()
+        async with asyncpg.create_pool(dsn, min_size=1, max_size=2) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            await prepare(pool)
+    except BaseException:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+        raise
     return embedded

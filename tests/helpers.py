@@ -171,9 +171,13 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serve_process(port: int, env: dict[str, str]) -> AsyncIterator[Served]:
+async def serve_process(
+    port: int, env: dict[str, str], *, workers: int = 2
+) -> AsyncIterator[Served]:
     """`issuegraph serve` as a process of its own on a loopback port, ready (`/healthz`
-    answers) when the block starts; stopped with SIGINT (killed after 15 s) when it ends."""
+    answers) when the block starts; stopped with SIGINT (killed after 15 s) when it ends.
+    Two workers by default (docs/scaling.md): what the tests see through a served process
+    holds across processes; `workers=1` is the single process with no supervisor."""
     proc = await asyncio.create_subprocess_exec(
         str(ISSUEGRAPH),
         "serve",
@@ -181,6 +185,8 @@ async def serve_process(port: int, env: dict[str, str]) -> AsyncIterator[Served]
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

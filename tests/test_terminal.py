@@ -61,6 +61,8 @@ async def serve_stderr(*, terminal: bool, **env_extra: str) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",  # the log lines of one process (workers: tests/test_workers.py)
+        "1",
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
@@ -213,7 +215,7 @@ async def test_commands_beside_serve_join_its_embedded_server_and_say_so(tmp_pat
         ISSUEGRAPH_LOG_LEVEL="INFO",
         ISSUEGRAPH_LOG_FORMAT="json",
     )
-    async with serve_process(free_port(), env) as served:
+    async with serve_process(free_port(), env, workers=1) as served:
         postmaster = (pgdata / "postmaster.pid").read_text().splitlines()
         server_pid, server_port = int(postmaster[0]), int(postmaster[3])
         created = await finish(await start(env, "users", "create", "alice"))

@@ -753,8 +753,9 @@ async def test_a_delivery_pending_when_the_server_is_killed_is_sent_by_the_next(
     }
     receiver.hang_first = True  # the first request is in flight when the server dies
     port = free_port()
+    # One process, killed whole (with workers, tests/test_workers.py kills one of them).
     async with (
-        serve_process(port, env) as served,
+        serve_process(port, env, workers=1) as served,
         aiohttp.ClientSession(served.base) as client,
     ):
         api = Api(client)
