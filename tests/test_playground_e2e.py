@@ -317,9 +317,9 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
 
     assert_live(server, token, report["live"], refused)
     assert_resumed(report["reconnect"])
-    assert_signed_in(report["signIn"])
+    assert_signed_in(report["signIn"], token)
     plugin_graphs = {iid: await dependencies(server, iid, token) for iid in (2, 4, 5, 8)}
-    assert_examples(report["examples"], plugin_graphs)
+    assert_examples(report["examples"], plugin_graphs, token)
 
 
 def compact(text: str) -> str:
@@ -442,7 +442,7 @@ def assert_resumed(reconnect: dict[str, Any]) -> None:
     assert shows(reconnect["shown"], meanwhile), reconnect["shown"]
 
 
-def assert_signed_in(signed: dict[str, Any]) -> None:
+def assert_signed_in(signed: dict[str, Any], token: str) -> None:
     """One sign-in serves every tab, a reload and another page; a refused token is not kept;
     a sign-out in one page makes the next request of another anonymous."""
     assert signed["before"]["state"] == "signed-out"
@@ -467,7 +467,11 @@ def assert_signed_in(signed: dict[str, Any]) -> None:
         assert run["status"] == 200, run
         assert (run["authorization"] or "").startswith("Bearer "), run
         assert run["errors"] == [], run
-    assert len({r["authorization"] for r in runs}) == 1
+    assert {r["authorization"] for r in runs} == {f"Bearer {token}"}
+    # A tab whose Headers editor names its own Authorization header sends that one.
+    own = signed["ownHeader"]
+    assert own["authorization"] == "Bearer not-a-token", own
+    assert own["status"] == 401, own
 
     # Signed out in the first page: the second hears it, and its mutation goes anonymous.
     assert signed["signedOut"]["state"] == "signed-out"
@@ -475,12 +479,15 @@ def assert_signed_in(signed: dict[str, Any]) -> None:
     anonymous = signed["anonymousWrite"]
     assert anonymous["authorization"] is None, anonymous
     assert anonymous["errors"], anonymous
-    # The refused token's check, answered 401, is the one console error of this part.
+    # The refused token's check and the tab's own refused header, answered 401, are the
+    # console errors of this part.
     assert signed["console"], "the refused token left no trace"
     assert all("401" in e for e in signed["console"]), signed["console"]
 
 
-def assert_examples(examples: dict[str, Any], graphs: dict[int, dict[str, Any]]) -> None:
+def assert_examples(
+    examples: dict[str, Any], graphs: dict[int, dict[str, Any]], token: str
+) -> None:
     """Every example tab, signed in as alice, runs twice in a row with no error; the explorer
     opens on every tab (console errors are checked with the rest); the graph plugin draws the
     issue of the active tab."""
@@ -491,6 +498,11 @@ def assert_examples(examples: dict[str, Any], graphs: dict[int, dict[str, Any]])
         if run["operation"] == "WatchLinkEvents":
             assert run["trigger"] == [], run
             assert run["events"][-1] == "LINK_DELETED", run
+            # The signed-in token went in connection_init.
+            assert run["init"] == {
+                "type": "connection_init",
+                "payload": {"Authorization": f"Bearer {token}"},
+            }, run
         else:
             assert run["status"] == 200, run
             assert run["authorization"] is not None, run

@@ -332,7 +332,10 @@ async function runTab(page, operation) {
     { timeout },
   );
   await page.locator('.graphiql-execute-button').click();
-  const response = await answered;
+  const response = await answered.catch(async (error) => {
+    const shown = await editorText(page, '.graphiql-response').catch(() => '');
+    throw new Error(`${operation} was not answered (${error.message}); the tab shows: ${shown}`);
+  });
   const body = await response.json();
   return {
     operation,
@@ -395,7 +398,18 @@ async function signIn(context) {
   await page.locator('.ig-signin[data-state="signed-in"]').waitFor({ timeout });
   result.signedIn = await signedInAs(page);
   result.runs = [await runTab(page, 'CreateLink'), await runTab(page, 'BulkLinks')];
+  // A tab's own Authorization header wins over the signed-in token, for that tab only.
+  await openTab(page, 'ReadyIssues');
+  await fillEditorTool(page, 'Headers', JSON.stringify({ Authorization: 'Bearer not-a-token' }));
+  result.ownHeader = await runTab(page, 'ReadyIssues');
+  await fillEditorTool(page, 'Headers', '');
   await page.reload({ waitUntil: 'load' });
+  // Tabs switch once the editors are up.
+  await page.waitForFunction(
+    () => (document.querySelector('.graphiql-query-editor .view-lines')?.textContent ?? '').trim() !== '',
+    null,
+    { timeout },
+  );
   result.afterReload = await signedInAs(page);
   result.runs.push(await runTab(page, 'UpdateLink'));
 
@@ -494,6 +508,7 @@ async function watchOnce(page, sockets) {
   await page.locator('.graphiql-execute-button').click();
   const received = sockets[count - 1].received;
   return {
+    init: sockets[count - 1].sent[0],
     trigger: answerErrors(answer),
     errors: [
       ...received.filter((m) => m.type === 'error'),

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 
 import { parseHeaders, requestHeaders } from '../fetcher.js';
 import { useToken } from '../signin.jsx';
-import { LINK_KINDS, drawGraph, issueDetails, legend, loadGraph, summary } from './graph.js';
+import { LINK_KINDS, STATE_COLOURS, drawGraph, issueDetails, legend, loadGraph, summary } from './graph.js';
 
 function GraphIcon() {
   return (
@@ -84,21 +84,43 @@ export function tabIssue(query, variablesText) {
   return found;
 }
 
-// Legible at the sidebar's width: once the drawing is fitted (often zoomed far out), node
-// labels become the issue's short reference at a readable size; titles are in the details.
-function fitToPane(cy, startProject) {
+// Legible at the sidebar's width: the drawing fills the pane's width with little margin and
+// the pane is no taller than the drawing; once zoomed out, node labels become the issue's
+// short reference (the project's last segment on a line of its own when it is another
+// project) at a readable size, outlined in the node's colour where they overflow it. The
+// titles are in the details below.
+const PADDING = 10;
+const MIN_HEIGHT = 180;
+
+function fitToPane(cy, container, startProject) {
+  cy.fit(undefined, PADDING);
+  const drawn = cy.elements().renderedBoundingBox();
+  const height = Math.max(MIN_HEIGHT, Math.ceil(drawn.h + 2 * PADDING));
+  if (height < container.clientHeight) {
+    container.style.height = `${height}px`;
+    cy.resize();
+    cy.fit(undefined, PADDING);
+  }
   const zoom = cy.zoom();
   if (zoom >= 0.9) return;
   const px = (size) => `${Math.round(size / zoom)}px`;
   for (const node of cy.nodes()) {
     const issue = node.data('issue');
     const path = issue.project.fullPath;
-    const short = path === startProject ? `#${issue.iid}` : `${path.split('/').pop()}#${issue.iid}`;
-    node.data('label', short);
+    node.data('label', path === startProject ? `#${issue.iid}` : `${path.split('/').pop()}\n#${issue.iid}`);
   }
   cy.style()
     .selector('node')
-    .style({ 'font-size': px(13), 'font-weight': 600, 'text-max-width': px(160), 'text-wrap': 'none' })
+    .style({
+      'font-size': px(13),
+      'font-weight': 600,
+      'line-height': 1.05,
+      'text-max-width': '1000px',
+      'text-outline-width': px(2.5),
+      'text-outline-color': STATE_COLOURS.OPENED,
+    })
+    .selector('node.closed')
+    .style({ 'text-outline-color': STATE_COLOURS.CLOSED })
     .selector('edge')
     .style({ label: zoom >= 0.6 ? 'data(label)' : '', 'font-size': px(10) })
     .update();
@@ -131,6 +153,7 @@ function GraphPane() {
 
   useEffect(() => {
     const box = canvas.current;
+    box.style.height = '';
     setError('');
     side.current.replaceChildren();
     if (!request) {
@@ -153,7 +176,7 @@ function GraphPane() {
           onSelect: (issue) => side.current.replaceChildren(issueDetails(issue, { onCentre: centre })),
           onOpen: centre,
         });
-        fitToPane(cy, graph.start.project.fullPath);
+        fitToPane(cy, box, graph.start.project.fullPath);
         box.dataset.references = cy
           .nodes()
           .map((n) => n.data('issue').reference)
