@@ -451,6 +451,9 @@ def assert_signed_in(signed: dict[str, Any], token: str) -> None:
     assert signed["anonymousRead"]["authorization"] is None
     assert signed["anonymousRead"]["errors"] == []
 
+    unsendable = signed["unsendable"]
+    assert unsendable["stored"] is None, unsendable
+    assert unsendable["message"].startswith("Token refused: a token is printable ASCII"), unsendable
     refused = signed["refused"]
     assert refused["state"] == "signed-out"
     assert refused["stored"] is None

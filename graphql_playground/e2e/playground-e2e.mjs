@@ -386,7 +386,22 @@ async function signIn(context) {
   const result = { before: await signedInAs(page) };
   result.anonymousRead = await runTab(page, 'IssueLinks');
 
+  // Text no token holds (a snowman, spaces): refused before any request.
+  await signInWith(page, 'tok\u2603en X-Other: 1');
+  await page.locator('.ig-signin .ig-error').waitFor({ timeout });
+  result.unsendable = {
+    message: await page.locator('.ig-signin .ig-error').innerText(),
+    stored: await page.evaluate(() => localStorage.getItem('issuegraph.token')),
+  };
   await signInWith(page, 'not-a-token');
+  await page.waitForFunction(
+    (before) => {
+      const shown = document.querySelector('.ig-signin .ig-error')?.textContent;
+      return shown && shown !== before;
+    },
+    result.unsendable.message,
+    { timeout },
+  );
   await page.locator('.ig-signin .ig-error').waitFor({ timeout });
   result.refused = {
     message: await page.locator('.ig-signin .ig-error').innerText(),

@@ -58,6 +58,10 @@ export function SignInBar() {
       setProblem('Paste a token first.');
       return;
     }
+    if (!/^[\x21-\x7e]+$/.test(candidate)) {
+      setProblem('Token refused: a token is printable ASCII with no spaces; check what was pasted.');
+      return;
+    }
     setChecking(true);
     setProblem('');
     try {
