@@ -110,6 +110,10 @@ class Settings:
     graph_cached_links: int = 400_000
     # How long graph_changes keeps a change, in seconds (0: never pruned by this process).
     graph_changes_retention_seconds: int = 3600
+    # How often each process samples the gauges of /metrics (pools, backlogs), in seconds.
+    metrics_interval_seconds: float = 5.0
+    # Strawberry's OpenTelemetry extension: spans for operations and resolvers.
+    opentelemetry: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -158,4 +162,7 @@ class Settings:
             graph_changes_retention_seconds=_int(
                 "ISSUEGRAPH_GRAPH_CHANGES_RETENTION_S", 3600, minimum=0
             ),
+            metrics_interval_seconds=_int("ISSUEGRAPH_METRICS_INTERVAL_MS", 5_000, minimum=100)
+            / 1000,
+            opentelemetry=_bool("ISSUEGRAPH_OPENTELEMETRY", default=False),
         )

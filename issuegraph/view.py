@@ -8,7 +8,7 @@ media type the client accepts (`Accept`, else 406), reads the parameters (a POST
 and builds the context, executes through `Schema.execute` (a mutation over GET is a 405
 and never runs), and maps the result onto a status by the negotiated media type
 (`graphql_response`). A timeout is a 504 (408 while the body was still arriving), a
-database outage a 503. README.md has the table.
+database outage a 503. docs/api.md has the table.
 """
 
 from __future__ import annotations
@@ -520,6 +520,8 @@ def graphql_handler(schema: BaseSchema) -> Handler:
 
                 context = await build_context(request, settings)
                 result = await execute(schema, params, context, request.method)
+                if context.operation_name is not None:
+                    request[OPERATION_NAME] = context.operation_name
                 return _varies(graphql_response(result, request_id, media_type))
         # Each refusal is answered in its except block: no exception outlives it (none is
         # left in a reference cycle with this frame through its traceback).

@@ -16,6 +16,8 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from issuegraph.context import Context
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -50,6 +52,8 @@ class DocumentCache(SchemaExtension):
         if execution.query is not None and execution.graphql_document is None:
             options = tuple(sorted(execution.parse_options.items()))
             execution.graphql_document = _parse(execution.query, options)
+        if execution.graphql_document is not None and isinstance(execution.context, Context):
+            execution.context.operation_name = execution.operation_name
         yield
 
     def on_validate(self) -> Iterator[None]:
