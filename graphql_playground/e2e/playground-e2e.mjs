@@ -519,6 +519,14 @@ async function watchOnce(page, sockets) {
   await page.locator('.graphiql-execute-button').click();
   await subscribed(page, sockets, count);
   const answer = await post(page, config.examples.trigger);
+  const deleted = () => sockets[count - 1].received.some(
+    (m) => m.type === 'next' && m.payload?.data?.issueLinkEvents?.kind === 'LINK_DELETED',
+  );
+  const deadline = Date.now() + timeout;
+  while (!deleted()) {
+    if (Date.now() > deadline) throw new Error(`no LINK_DELETED event: ${JSON.stringify(sockets[count - 1])}`);
+    await page.waitForTimeout(50);
+  }
   const shown = await responseIncludes(page, 'LINK_DELETED');
   await page.locator('.graphiql-execute-button').click();
   const received = sockets[count - 1].received;
