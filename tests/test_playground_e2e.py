@@ -446,6 +446,7 @@ def assert_signed_in(signed: dict[str, Any], token: str) -> None:
     """One sign-in serves every tab, a reload and another page; a refused token is not kept;
     a sign-out in one page makes the next request of another anonymous."""
     assert signed["before"]["state"] == "signed-out"
+    assert signed["otherBefore"]["state"] == "signed-out"
     # The empty state says how to get a token.
     assert "issuegraph tokens create alice" in signed["before"]["bar"], signed["before"]
     assert signed["anonymousRead"]["authorization"] is None
@@ -462,6 +463,7 @@ def assert_signed_in(signed: dict[str, Any], token: str) -> None:
     for state in ("signedIn", "afterReload", "otherPage"):
         assert signed[state]["state"] == "signed-in", signed[state]
         assert "signed in as alice" in signed[state]["text"].lower(), signed[state]
+    # The other page, open since before the sign-in, heard of it (and of the sign-out below).
     # Two tabs, one after a reload, one in another page: every mutation went through with
     # the token, though no tab's Headers editor names it.
     runs = signed["runs"]

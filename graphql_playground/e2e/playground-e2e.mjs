@@ -384,6 +384,9 @@ async function signIn(context) {
   const consoleErrors = seen.consoleErrors.length;
   const page = await freshPlayground(context);
   const result = { before: await signedInAs(page) };
+  // A second page, open before the sign-in: it hears of it.
+  const other = await openPlayground(context);
+  result.otherBefore = await signedInAs(other);
   result.anonymousRead = await runTab(page, 'IssueLinks');
 
   // Text no token holds (a snowman, spaces): refused before any request.
@@ -428,7 +431,7 @@ async function signIn(context) {
   result.afterReload = await signedInAs(page);
   result.runs.push(await runTab(page, 'UpdateLink'));
 
-  const other = await openPlayground(context);
+  await other.locator('.ig-signin[data-state="signed-in"]').waitFor({ timeout });
   result.otherPage = await signedInAs(other);
   result.runs.push(await runTab(other, 'DeleteLink'));
 
