@@ -24,6 +24,7 @@ from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
 from issuegraph.pages import setup_pages
 from issuegraph.playground import setup_playground
 from issuegraph.rest import setup_rest
+from issuegraph.routing import ROUTER, Router
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
 from issuegraph.state import DATABASE, GRAPH, LIVE, REQUEST_ID, SETTINGS, WEBSOCKETS
 from issuegraph.view import OPERATION_NAME, graphql_handler, json_response
@@ -169,14 +170,39 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """Ready when the primary answers; the body says where each database stands."""
+    router = request.app.get(ROUTER)
+    replicas = router.states() if router is not None else {}
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             await request.app[DATABASE].pool.fetchval("select 1")
     except Exception as error:  # noqa: BLE001  (any failure means not ready)
+        databases = {"primary": f"down: {type(error).__name__}", **replicas}
         return web.json_response(
-            {"status": "unavailable", "database": type(error).__name__}, status=503
+            {"status": "unavailable", "database": type(error).__name__, "databases": databases},
+            status=503,
         )
-    return web.json_response({"status": "ok", "database": "ok"})
+    databases = {"primary": "up", **replicas}
+    return web.json_response({"status": "ok", "database": "ok", "databases": databases})
+
+
+async def _router_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    router = Router(
+        app[DATABASE].pool,
+        list(settings.replica_urls),
+        max_lag_bytes=settings.replica_max_lag_bytes,
+        poll_seconds=settings.replica_poll_seconds,
+        pool_max_size=settings.pool_max_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    if router.replicas:
+        await router.start()
+    app[ROUTER] = router
+    try:
+        yield
+    finally:
+        await router.stop()
 
 
 async def _graph_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -265,6 +291,7 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
 
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(_router_ctx)
     app.cleanup_ctx.append(_graph_ctx)
     app.cleanup_ctx.append(_deliveries_ctx)
     app.cleanup_ctx.append(_live_ctx)
