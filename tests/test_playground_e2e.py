@@ -156,6 +156,26 @@ def create_link(project: str, iid: int, target: str, target_iid: int) -> dict[st
     }
 
 
+# The link "Create a link", "Update a link" and "Delete a link" work on (examples.js).
+EXAMPLE_PAIR = {
+    "project": "acme/platform",
+    "iid": 8,
+    "targetProject": "acme/platform",
+    "targetIssueIid": 6,
+}
+DELETE_EXAMPLE = """
+mutation($project: ID!, $iid: Int!, $targetProject: ID!, $targetIssueIid: Int!) {
+  ensure: createIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+    linkType: IS_BLOCKED_BY, onConflict: RETURN_EXISTING
+  }) { errors { code message } }
+  deleteIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+  }) { errors { code message } }
+}
+"""
+
+
 def foreign_socket(base: str) -> str:
     """The same server under another origin: localhost instead of 127.0.0.1."""
     return base.replace("http://127.0.0.1", "ws://localhost", 1) + "/graphql"
@@ -177,6 +197,8 @@ async def drive_browser(base: str, token: str) -> dict[str, Any]:
             "expect": "acme/platform#6",
             "foreignSocket": foreign_socket(base),
         },
+        # While the subscription tab runs in the examples part: the "Delete a link" example.
+        "examples": {"trigger": {"query": DELETE_EXAMPLE, "variables": EXAMPLE_PAIR}},
         # One link before the connection drops, one while it is down.
         "reconnect": {
             "requests": [
@@ -263,8 +285,9 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
     assert '"title": "Ready-work query for planners"' in result
     assert '"linkType": "CHILD_OF"' in result
     assert '"errors"' not in result
-    # The graph plugin in its sidebar (anonymous: the tab's header is still the placeholder).
-    assert playground["pluginNodeCount"] == len(anonymous["dependencies"]["nodes"]) + 1
+    # The graph plugin in its sidebar draws the first tab's issue, acme/platform#4 (anonymous:
+    # nobody signed in yet).
+    assert playground["pluginNodeCount"] == len(graphs[4]["dependencies"]["nodes"]) + 1
 
     # The graph view, anonymous: acme/platform only, the critical path #3 -> #4 -> #5.
     graph = report["graph"]
@@ -294,6 +317,9 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
 
     assert_live(server, token, report["live"], refused)
     assert_resumed(report["reconnect"])
+    assert_signed_in(report["signIn"], token)
+    plugin_graphs = {iid: await dependencies(server, iid, token) for iid in (2, 4, 5, 8)}
+    assert_examples(report["examples"], plugin_graphs, token)
 
 
 def compact(text: str) -> str:
@@ -331,7 +357,7 @@ def assert_live(server: str, token: str, live: dict[str, Any], refused: list[str
     assert event["actor"] == {"username": "alice"}
     assert event["link"] == {
         "linkType": "BLOCKS",
-        "source": {"reference": "acme/tools#2"},
+        "source": {"reference": "acme/platform#6"},
         "target": {"reference": "acme/platform#8"},
     }
     assert event["cursor"]
@@ -414,3 +440,91 @@ def assert_resumed(reconnect: dict[str, Any]) -> None:
     assert subscribes == [{"after": None}, {"after": before["cursor"]}]
     assert second["sent"][0]["payload"] == first["sent"][0]["payload"]
     assert shows(reconnect["shown"], meanwhile), reconnect["shown"]
+
+
+def assert_signed_in(signed: dict[str, Any], token: str) -> None:
+    """One sign-in serves every tab, a reload and another page; a refused token is not kept;
+    a sign-out in one page makes the next request of another anonymous."""
+    assert signed["before"]["state"] == "signed-out"
+    assert signed["otherBefore"]["state"] == "signed-out"
+    # The empty state says how to get a token.
+    assert "issuegraph tokens create alice" in signed["before"]["bar"], signed["before"]
+    assert signed["anonymousRead"]["authorization"] is None
+    assert signed["anonymousRead"]["errors"] == []
+
+    unsendable = signed["unsendable"]
+    assert unsendable["stored"] is None, unsendable
+    assert unsendable["message"].startswith("Token refused: a token is printable ASCII"), unsendable
+    refused = signed["refused"]
+    assert refused["state"] == "signed-out"
+    assert refused["stored"] is None
+    assert "refused" in refused["message"].lower(), refused
+
+    for state in ("signedIn", "afterReload", "otherPage"):
+        assert signed[state]["state"] == "signed-in", signed[state]
+        assert "signed in as alice" in signed[state]["text"].lower(), signed[state]
+    # The other page, open since before the sign-in, heard of it (and of the sign-out below).
+    # Two tabs, one after a reload, one in another page: every mutation went through with
+    # the token, though no tab's Headers editor names it.
+    runs = signed["runs"]
+    assert [r["operation"] for r in runs] == ["CreateLink", "BulkLinks", "UpdateLink", "DeleteLink"]
+    for run in runs:
+        assert run["status"] == 200, run
+        assert (run["authorization"] or "").startswith("Bearer "), run
+        assert run["errors"] == [], run
+    assert {r["authorization"] for r in runs} == {f"Bearer {token}"}
+    # A tab whose Headers editor names its own Authorization header sends that one.
+    own = signed["ownHeader"]
+    assert own["authorization"] == "Bearer not-a-token", own
+    assert own["status"] == 401, own
+
+    # Signed out in the first page: the second hears it, and its mutation goes anonymous.
+    assert signed["signedOut"]["state"] == "signed-out"
+    assert signed["storedAfterSignOut"] is None
+    anonymous = signed["anonymousWrite"]
+    assert anonymous["authorization"] is None, anonymous
+    assert anonymous["errors"], anonymous
+    # The refused token's check and the tab's own refused header, answered 401, are the
+    # console errors of this part.
+    assert signed["console"], "the refused token left no trace"
+    assert all("401" in e for e in signed["console"]), signed["console"]
+
+
+def assert_examples(
+    examples: dict[str, Any], graphs: dict[int, dict[str, Any]], token: str
+) -> None:
+    """Every example tab, signed in as alice, runs twice in a row with no error; the explorer
+    opens on every tab (console errors are checked with the rest); the graph plugin draws the
+    issue of the active tab."""
+    runs = examples["runs"]
+    assert [r["operation"] for r in runs] == [t for t in EXAMPLE_TABS for _ in (1, 2)]
+    for run in runs:
+        assert run["errors"] == [], run
+        if run["operation"] == "WatchLinkEvents":
+            assert run["trigger"] == [], run
+            assert run["events"][-1] == "LINK_DELETED", run
+            # The signed-in token went in connection_init.
+            assert run["init"] == {
+                "type": "connection_init",
+                "payload": {"Authorization": f"Bearer {token}"},
+            }, run
+        else:
+            assert run["status"] == 200, run
+            assert run["authorization"] is not None, run
+    assert examples["visited"] == EXAMPLE_TABS
+    wrapped = examples["wrapped"]
+    assert 0 < wrapped["widest"] <= wrapped["width"], wrapped
+
+    drawn = {p["operation"]: p for p in examples["plugin"]}
+    for operation, iid in (("IssueLinks", 4), ("Dependencies", 5), ("Paths", 2), ("CreateLink", 8)):
+        plugin = drawn[operation]
+        issue = graphs[iid]
+        assert plugin["state"] == "ready", plugin
+        assert plugin["start"] == f"acme/platform#{iid}", plugin
+        assert plugin["references"] == sorted(
+            [issue["reference"], *(n["issue"]["reference"] for n in issue["dependencies"]["nodes"])]
+        ), plugin
+    none = drawn["ReadyIssues"]
+    assert none["state"] == "none", none
+    assert "No issue in this tab" in none["none"], none
+    assert (ARTIFACTS / "playground-graph-plugin.png").stat().st_size > 10_000

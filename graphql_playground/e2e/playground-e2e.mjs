@@ -85,13 +85,17 @@ async function fillEditorTool(page, name, text) {
   }
 }
 
+// The tab of `operation` made the active one. (Its name may be below the editor's fold: the
+// examples' comments wrap at the editor's width.)
 async function openTab(page, operation) {
   await page.locator('.graphiql-tab-button', { hasText: operation }).click();
   await page.waitForFunction(
-    (name) => document.querySelector('.graphiql-query-editor .view-lines')?.textContent.includes(name),
+    (name) => document.querySelector('.graphiql-tab-active .graphiql-tab-button')?.textContent.trim() === name
+      && (document.querySelector('.graphiql-query-editor .view-lines')?.textContent ?? '').trim() !== '',
     operation,
     { timeout },
   );
+  await page.waitForTimeout(100);
 }
 
 async function responseIncludes(page, text) {
@@ -309,6 +313,238 @@ async function reconnect(context) {
   };
 }
 
+// The errors an answer holds: top-level ones and each root field's payload `errors`.
+function answerErrors(body) {
+  const errors = [...(body?.errors ?? [])];
+  for (const value of Object.values(body?.data ?? {})) {
+    if (value && typeof value === 'object' && Array.isArray(value.errors)) errors.push(...value.errors);
+  }
+  return errors;
+}
+
+// Runs the tab of `operation` with the run button; its HTTP answer, its Authorization header.
+async function runTab(page, operation) {
+  await openTab(page, operation);
+  const answered = page.waitForResponse(
+    (response) => response.url() === `${origin}/graphql`
+      && response.request().method() === 'POST'
+      && response.request().postDataJSON()?.operationName === operation,
+    { timeout },
+  );
+  await page.locator('.graphiql-execute-button').click();
+  const response = await answered.catch(async (error) => {
+    const shown = await editorText(page, '.graphiql-response').catch(() => '');
+    throw new Error(`${operation} was not answered (${error.message}); the tab shows: ${shown}`);
+  });
+  const body = await response.json();
+  return {
+    operation,
+    status: response.status(),
+    authorization: response.request().headers().authorization ?? null,
+    errors: answerErrors(body),
+    data: body.data ?? null,
+  };
+}
+
+async function signedInAs(page) {
+  await page.locator('.ig-signin[data-state="signed-in"], .ig-signin[data-state="signed-out"]').waitFor({ timeout });
+  return {
+    state: await page.locator('.ig-signin').getAttribute('data-state'),
+    text: await page.locator('.ig-signin-status').innerText(),
+    bar: await page.locator('.ig-signin').innerText(),
+  };
+}
+
+// Tabs saved by the parts above (their Headers editors hold tokens) are forgotten: the
+// playground starts again from its examples.
+async function freshPlayground(context) {
+  const page = await openPlayground(context);
+  await page.evaluate(() => {
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith('issuegraph-playground-')) localStorage.removeItem(key);
+    }
+  });
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-query-editor .view-lines')?.textContent.includes('IssueLinks'),
+    null,
+    { timeout },
+  );
+  return page;
+}
+
+async function signInWith(page, token) {
+  await page.locator('.ig-signin input[name=token]').fill(token);
+  await page.locator('.ig-signin button[type=submit]').click();
+}
+
+// One token for the whole playground: signed in once, it is sent from every tab, after a
+// reload and from another page; a refused token is not kept; signing out is anonymous.
+async function signIn(context) {
+  const consoleErrors = seen.consoleErrors.length;
+  const page = await freshPlayground(context);
+  const result = { before: await signedInAs(page) };
+  // A second page, open before the sign-in: it hears of it.
+  const other = await openPlayground(context);
+  result.otherBefore = await signedInAs(other);
+  result.anonymousRead = await runTab(page, 'IssueLinks');
+
+  // Text no token holds (a snowman, spaces): refused before any request.
+  await signInWith(page, 'tok\u2603en X-Other: 1');
+  await page.locator('.ig-signin .ig-error').waitFor({ timeout });
+  result.unsendable = {
+    message: await page.locator('.ig-signin .ig-error').innerText(),
+    stored: await page.evaluate(() => localStorage.getItem('issuegraph.token')),
+  };
+  await signInWith(page, 'not-a-token');
+  await page.waitForFunction(
+    (before) => {
+      const shown = document.querySelector('.ig-signin .ig-error')?.textContent;
+      return shown && shown !== before;
+    },
+    result.unsendable.message,
+    { timeout },
+  );
+  await page.locator('.ig-signin .ig-error').waitFor({ timeout });
+  result.refused = {
+    message: await page.locator('.ig-signin .ig-error').innerText(),
+    stored: await page.evaluate(() => localStorage.getItem('issuegraph.token')),
+    state: await page.locator('.ig-signin').getAttribute('data-state'),
+  };
+
+  await signInWith(page, config.token);
+  await page.locator('.ig-signin[data-state="signed-in"]').waitFor({ timeout });
+  result.signedIn = await signedInAs(page);
+  result.runs = [await runTab(page, 'CreateLink'), await runTab(page, 'BulkLinks')];
+  // A tab's own Authorization header wins over the signed-in token, for that tab only.
+  await openTab(page, 'ReadyIssues');
+  await fillEditorTool(page, 'Headers', JSON.stringify({ Authorization: 'Bearer not-a-token' }));
+  result.ownHeader = await runTab(page, 'ReadyIssues');
+  await fillEditorTool(page, 'Headers', '');
+  await page.reload({ waitUntil: 'load' });
+  // Tabs switch once the editors are up.
+  await page.waitForFunction(
+    () => (document.querySelector('.graphiql-query-editor .view-lines')?.textContent ?? '').trim() !== '',
+    null,
+    { timeout },
+  );
+  result.afterReload = await signedInAs(page);
+  result.runs.push(await runTab(page, 'UpdateLink'));
+
+  await other.locator('.ig-signin[data-state="signed-in"]').waitFor({ timeout });
+  result.otherPage = await signedInAs(other);
+  result.runs.push(await runTab(other, 'DeleteLink'));
+
+  // Signed out in one page: the other hears it, and its next request is anonymous.
+  await page.locator('.ig-signin button', { hasText: 'Sign out' }).click();
+  await other.locator('.ig-signin[data-state="signed-out"]').waitFor({ timeout });
+  result.signedOut = await signedInAs(other);
+  result.anonymousWrite = await runTab(other, 'CreateLink');
+  result.storedAfterSignOut = await other.evaluate(() => localStorage.getItem('issuegraph.token'));
+  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
+  seen.cspViolations.push(...(await other.evaluate(() => window.__cspViolations ?? [])));
+  await other.close();
+  await page.close();
+  // The refused token's check is answered 401, which the browser logs.
+  result.console = seen.consoleErrors.splice(consoleErrors);
+  out.signIn = result;
+}
+
+// Every example tab, signed in, run twice in a row; every tab visited with the explorer
+// open; the graph plugin following the active tab.
+async function examples(context) {
+  const page = await freshPlayground(context);
+  await signInWith(page, config.token);
+  await page.locator('.ig-signin[data-state="signed-in"]').waitFor({ timeout });
+  const tabs = await page.locator('.graphiql-tab').allInnerTexts();
+  const result = { runs: [], visited: [], plugin: [] };
+  const sockets = recordSockets(page);
+  for (const operation of tabs) {
+    for (const round of [1, 2]) {
+      if (operation === 'WatchLinkEvents') {
+        result.runs.push({ operation, round, ...(await watchOnce(page, sockets)) });
+      } else {
+        result.runs.push({ round, ...(await runTab(page, operation)) });
+      }
+    }
+  }
+  // Long comment lines wrap: no line of the editor is wider than the editor.
+  await openTab(page, 'CreateLink');
+  result.wrapped = await page.evaluate(() => {
+    const editor = document.querySelector('.graphiql-query-editor .monaco-editor');
+    const lines = [...editor.querySelectorAll('.view-line')];
+    const width = editor.querySelector('.monaco-scrollable-element').clientWidth;
+    return { width, widest: Math.max(...lines.map((line) => line.firstElementChild?.scrollWidth ?? 0)) };
+  });
+
+  await page.locator('.graphiql-sidebar button[aria-label="Show GraphiQL Explorer"]').click();
+  await page.locator('.graphiql-explorer-root, .docExplorerWrap').first().waitFor({ timeout });
+  for (const operation of tabs) {
+    await openTab(page, operation);
+    await page.waitForTimeout(300);
+    result.visited.push(operation);
+  }
+
+  await page.locator('.graphiql-sidebar button[aria-label="Show Dependency graph"]').click();
+  for (const operation of ['IssueLinks', 'Dependencies', 'ReadyIssues', 'Paths', 'CreateLink']) {
+    await openTab(page, operation);
+    await page.waitForFunction(
+      () => ['ready', 'error', 'none'].includes(document.querySelector('.ig-plugin-canvas')?.dataset.state),
+      null,
+      { timeout },
+    );
+    const drawn = await page.evaluate(() => {
+      const box = document.querySelector('.ig-plugin-canvas');
+      return {
+        state: box.dataset.state,
+        start: box.dataset.start ?? null,
+        references: (box.dataset.references ?? '').split(' ').filter(Boolean),
+        none: document.querySelector('.ig-plugin-none')?.textContent ?? null,
+        width: box.clientWidth,
+      };
+    });
+    result.plugin.push({ operation, ...drawn });
+    if (operation === 'Dependencies') {
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(config.artifacts, 'playground-graph-plugin.png') });
+    }
+  }
+  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
+  await page.close();
+  out.examples = result;
+}
+
+// The subscription tab, run and stopped: it shows the link events a request makes while it
+// runs (the "Delete a link" example, which creates the link and deletes it).
+async function watchOnce(page, sockets) {
+  await openTab(page, 'WatchLinkEvents');
+  const count = sockets.length + 1;
+  await page.locator('.graphiql-execute-button').click();
+  await subscribed(page, sockets, count);
+  const answer = await post(page, config.examples.trigger);
+  const deleted = () => sockets[count - 1].received.some(
+    (m) => m.type === 'next' && m.payload?.data?.issueLinkEvents?.kind === 'LINK_DELETED',
+  );
+  const deadline = Date.now() + timeout;
+  while (!deleted()) {
+    if (Date.now() > deadline) throw new Error(`no LINK_DELETED event: ${JSON.stringify(sockets[count - 1])}`);
+    await page.waitForTimeout(50);
+  }
+  const shown = await responseIncludes(page, 'LINK_DELETED');
+  await page.locator('.graphiql-execute-button').click();
+  const received = sockets[count - 1].received;
+  return {
+    init: sockets[count - 1].sent[0],
+    trigger: answerErrors(answer),
+    errors: [
+      ...received.filter((m) => m.type === 'error'),
+      ...received.filter((m) => m.type === 'next').flatMap((m) => answerErrors(m.payload)),
+      ...(shown.includes('"errors"') ? [shown] : []),
+    ],
+    events: received.filter((m) => m.type === 'next').map((m) => m.payload.data.issueLinkEvents.kind),
+  };
+}
+
 async function graphView(context) {
   const page = await context.newPage();
   const g = config.graph;
@@ -447,6 +683,8 @@ try {
   await graphView(context);
   await live(context);
   await reconnect(context);
+  await signIn(context);
+  await examples(context);
 } catch (error) {
   failure = String(error?.stack ?? error);
 } finally {

@@ -2,16 +2,13 @@
 // the demo data (`issuegraph seed --demo`, which `make serve` loads). acme/platform is
 // PUBLIC, so the read-only tabs run without a token; mutations need one.
 
+// An Authorization header still holding this text is never sent (tabs saved by an older
+// playground carried it as a preset).
 export const TOKEN_PLACEHOLDER = '<paste a token>';
-export const DEFAULT_HEADERS = JSON.stringify(
-  { Authorization: `Bearer ${TOKEN_PLACEHOLDER}` },
-  null,
-  2,
-);
 
-const TOKEN_NOTE = `# A token: run \`.venv/bin/issuegraph tokens create alice\` and paste it into the
-# Authorization header (the Headers tab below the editor). While the header still says
-# "${TOKEN_PLACEHOLDER}", the playground sends no Authorization header at all.`;
+const TOKEN_NOTE = `# Mutations need a token: paste one into "Sign in" at the top of the page (it is sent
+# from every tab). Make one with \`.venv/bin/issuegraph tokens create alice\`; \`make serve\`
+# prints a demo token for alice, owner of every demo project.`;
 
 const vars = (value) => JSON.stringify(value, null, 2);
 
@@ -65,9 +62,10 @@ query GetLink($linkId: ID!) {
     query: `${TOKEN_NOTE}
 #
 # Link two issues. The type is read from the first issue: IS_BLOCKED_BY stores the
-# canonical "acme/tools#2 blocks acme/platform#8" link. Note the databaseId in the answer:
-# the next two tabs change and delete that link (it is 15 on a fresh demo database).
-# Run it twice: the second time is a CONFLICT, reported as data in \`errors\`.
+# canonical "acme/platform#6 blocks acme/platform#8" link. onConflict: RETURN_EXISTING
+# makes it safe to run again: the existing link comes back with created: false (with
+# ERROR, the default, a second run is a CONFLICT, reported as data in \`errors\`).
+# The next two tabs change and delete this same link.
 # With "Watch link events" running in another browser tab, the new link shows up there.
 mutation CreateLink($input: CreateIssueLinkInput!) {
   createIssueLink(input: $input) {
@@ -84,9 +82,10 @@ mutation CreateLink($input: CreateIssueLinkInput!) {
       input: {
         project: 'acme/platform',
         iid: 8,
-        targetProject: 'acme/tools',
-        targetIssueIid: 2,
+        targetProject: 'acme/platform',
+        targetIssueIid: 6,
         linkType: 'IS_BLOCKED_BY',
+        onConflict: 'RETURN_EXISTING',
         comment: 'Linked from the playground',
       },
     }),
@@ -95,28 +94,57 @@ mutation CreateLink($input: CreateIssueLinkInput!) {
     title: 'Update a link',
     query: `${TOKEN_NOTE}
 #
-# Change a link's type (every rule is checked again). linkId: the databaseId that
-# "Create a link" returned (15 on a fresh demo database).
-mutation UpdateLink($input: UpdateIssueLinkInput!) {
-  updateIssueLink(input: $input) {
+# Change a link's type (every rule is checked again). A link is named by its two issues:
+# there is at most one link between two issues. Root fields of a mutation run in order:
+# this one makes sure the link of "Create a link" exists, makes it RELATES_TO, then turns
+# it back into IS_BLOCKED_BY, so it can run again and again.
+mutation UpdateLink($project: ID!, $iid: Int!, $targetProject: ID!, $targetIssueIid: Int!) {
+  ensure: createIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+    linkType: IS_BLOCKED_BY, onConflict: RETURN_EXISTING
+  }) {
+    errors { code message path details }
+    created
+    linkType
+  }
+  relates: updateIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+    linkType: RELATES_TO
+  }) {
     errors { code message path details }
     linkType
     link { databaseId linkType source { reference } target { reference } updatedBy { username } }
   }
+  blocked: updateIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+    linkType: IS_BLOCKED_BY
+  }) {
+    errors { code message path details }
+    linkType
+    link { databaseId linkType source { reference } target { reference } }
+  }
 }
 `,
-    variables: vars({
-      input: { project: 'acme/platform', iid: 8, linkId: '15', linkType: 'RELATES_TO' },
-    }),
+    variables: vars({ project: 'acme/platform', iid: 8, targetProject: 'acme/platform', targetIssueIid: 6 }),
   },
   {
     title: 'Delete a link',
     query: `${TOKEN_NOTE}
 #
-# Remove a link through one of its issues; the answer is what was deleted.
-# linkId: the databaseId that "Create a link" returned (15 on a fresh demo database).
-mutation DeleteLink($input: DeleteIssueLinkInput!) {
-  deleteIssueLink(input: $input) {
+# Remove a link through one of its issues, named by the other issue; the answer is what
+# was deleted. Root fields of a mutation run in order: this one first makes sure the link
+# of "Create a link" exists (RETURN_EXISTING), then deletes it, so it can run again.
+mutation DeleteLink($project: ID!, $iid: Int!, $targetProject: ID!, $targetIssueIid: Int!) {
+  ensure: createIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+    linkType: IS_BLOCKED_BY, onConflict: RETURN_EXISTING
+  }) {
+    errors { code message path details }
+    created
+  }
+  deleteIssueLink(input: {
+    project: $project, iid: $iid, targetProject: $targetProject, targetIssueIid: $targetIssueIid
+  }) {
     errors { code message path details }
     linkType
     sourceIssue { reference }
@@ -125,7 +153,7 @@ mutation DeleteLink($input: DeleteIssueLinkInput!) {
   }
 }
 `,
-    variables: vars({ input: { project: 'acme/platform', iid: 8, linkId: '15' } }),
+    variables: vars({ project: 'acme/platform', iid: 8, targetProject: 'acme/platform', targetIssueIid: 6 }),
   },
   {
     title: 'Bulk create links',
@@ -177,15 +205,14 @@ mutation BulkLinks($input: CreateIssueLinksInput!) {
 # acme/platform is created, changed or deleted, then shows each event as it arrives. The
 # same button (now a stop button) ends the subscription.
 #
-# To see one: open this playground in a second browser tab, run "Create a link" there
-# (with a token), and come back here. Stay on this tab while you watch: switching tabs
-# inside a playground stops its subscription.
+# To see one: open this playground in a second browser tab, run "Create a link" or
+# "Delete a link" there, and come back here. Stay on this tab while you watch: switching
+# tabs inside a playground stops its subscription.
 #
-# The token of this tab's Authorization header (the Headers tab below the editor) goes in
-# the WebSocket's connection_init; change it and run again to reconnect with the new one.
-# Without a token you see only events whose issues are all public: "Create a link" links
-# acme/platform#8 to acme/tools#2 (INTERNAL), so watch with a token
-# (\`.venv/bin/issuegraph tokens create alice\`) to see it.
+# The token you signed in with (or this tab's own Authorization header, in the Headers
+# tab below the editor) goes in the WebSocket's connection_init; sign in or out and run
+# again to reconnect with the new one. Without a token you see only events whose issues
+# are all public, and acme/platform#7 is confidential.
 #
 # after: null starts from now. To resume later without missing anything, put the cursor
 # of the last event you saw into the variables and run again. (When the connection drops,
@@ -209,11 +236,11 @@ subscription WatchLinkEvents($after: String) {
 # closure of its blockers, the open ones, a roll-up and the critical path (the longest
 # chain of open blockers ending at it). The graph view draws this:
 # /graphql/graph?project=acme/platform&iid=5
-query Dependencies {
-  issue(project: "acme/platform", iid: 5) {
+query Dependencies($project: ID!, $iid: Int!, $linkTypes: [LinkType!]) {
+  issue(project: $project, iid: $iid) {
     reference
     title
-    dependencies(direction: UPSTREAM, linkTypes: [BLOCKS]) {
+    dependencies(direction: UPSTREAM, linkTypes: $linkTypes) {
       depthReached
       truncated
       nodes { distance issue { reference title state } }
@@ -231,6 +258,7 @@ query Dependencies {
   }
 }
 `,
+    variables: vars({ project: 'acme/platform', iid: 5, linkTypes: ['BLOCKS'] }),
   },
   {
     title: 'Ready issues',
@@ -265,7 +293,7 @@ query DependencyOrder {
     query: `# A shortest chain of links between two issues. Directed, over BLOCKS links (the
 # default): how acme/platform#2 ends up blocking #5. Undirected, over more kinds: how
 # the docs issue #8 is connected to #5.
-query Paths {
+query Paths($linkTypes: [LinkType!]) {
   blocking: path(from: { project: "acme/platform", iid: 2 }, to: { project: "acme/platform", iid: 5 }) {
     length
     issues { reference title state }
@@ -274,7 +302,7 @@ query Paths {
   connected: path(
     from: { project: "acme/platform", iid: 8 }
     to: { project: "acme/platform", iid: 5 }
-    linkTypes: [RELATES_TO, PARENT_OF, BLOCKS]
+    linkTypes: $linkTypes
     directed: false
   ) {
     length
@@ -283,11 +311,11 @@ query Paths {
   }
 }
 `,
+    variables: vars({ linkTypes: ['RELATES_TO', 'PARENT_OF', 'BLOCKS'] }),
   },
 ];
 
 export const DEFAULT_TABS = EXAMPLES.map(({ query, variables }) => ({
   query,
   variables: variables ?? null,
-  headers: DEFAULT_HEADERS,
 }));

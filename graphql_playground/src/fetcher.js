@@ -1,10 +1,12 @@
 // The playground's GraphQL fetcher, same-origin only: queries and mutations are POSTed to
 // /graphql, subscriptions run over a WebSocket to the same URL (graphql-transport-ws, the
-// `graphql-ws` client) with the tab's token in `connection_init`.
+// `graphql-ws` client) with the token in `connection_init`. The token is the signed-in one
+// (session.js), unless the tab's own Headers editor names an Authorization header.
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
 
 import { TOKEN_PLACEHOLDER } from './examples.js';
+import { authHeaders, savedToken } from './session.js';
 
 export const ENDPOINT = new URL('/graphql', window.location.origin).toString();
 
@@ -58,6 +60,14 @@ async function asGraphQL(response) {
   }
 }
 
+// The headers a request of a tab carries: the signed-in token's Authorization header, unless
+// the tab's headers hold one of their own (that one wins, for that tab).
+export function requestHeaders(tabHeaders, token = savedToken()) {
+  const own = cleanHeaders(tabHeaders);
+  const named = Object.keys(own).some((name) => name.toLowerCase() === 'authorization');
+  return named ? own : { ...authHeaders(token), ...own };
+}
+
 export async function postGraphQL(params, headers) {
   const response = await fetch(ENDPOINT, {
     method: 'POST',
@@ -95,7 +105,7 @@ function asErrors(error, token) {
   if (Array.isArray(error)) return error;
   if (closedWith(error, REFUSED)) {
     const refused = token ? 'the token of the Authorization header' : 'the connection';
-    return [{ message: `The server refused ${refused} (WebSocket closed with ${REFUSED}): check the Headers tab.` }];
+    return [{ message: `The server refused ${refused} (WebSocket closed with ${REFUSED}): sign in again, or check the Headers tab.` }];
   }
   if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
     return [{ message: `The WebSocket closed: ${error.code} ${error.reason || ''}`.trim() }];
@@ -189,7 +199,7 @@ function prune() {
 }
 
 export function fetcher(params, options) {
-  const headers = cleanHeaders(options?.headers);
+  const headers = requestHeaders(options?.headers);
   const entry = liveEntry(authorization(headers));
   if (entry !== current) {
     current = entry;
