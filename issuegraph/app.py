@@ -18,6 +18,7 @@ from issuegraph.delivery import DeliveryWorker
 from issuegraph.domain.graph_index import GraphIndex
 from issuegraph.domain.live import Hub
 from issuegraph.logs import REQUEST_ID as REQUEST_ID_VAR
+from issuegraph.pages import setup_pages
 from issuegraph.playground import setup_playground
 from issuegraph.rest import setup_rest
 from issuegraph.schema.errors import INTERNAL_MESSAGE, RequestErrorCode, error_body
@@ -181,6 +182,11 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
     app.cleanup_ctx.append(deliveries_ctx)
     app.cleanup_ctx.append(live_ctx)
     app.on_shutdown.append(close_all)
+    _add_routes(app, settings)
+    return app
+
+
+def _add_routes(app: web.Application, settings: Settings) -> None:
     app.router.add_route(
         "*", "/graphql", graphql_endpoint(graphql_handler(schema), schema, settings)
     )
@@ -188,4 +194,4 @@ def create_app(settings: Settings, *, on_connect: ConnectionHook | None = None) 
     setup_rest(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    return app
+    setup_pages(app)  # last: its patterns would shadow the routes above

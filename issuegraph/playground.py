@@ -18,6 +18,8 @@ PLAYGROUND_DIR_ENV = "ISSUEGRAPH_PLAYGROUND_DIR"
 # The package is installed editable: the repository holds the front end beside it.
 DEFAULT_PLAYGROUND_DIR = Path(__file__).resolve().parent.parent / "graphql_playground" / "dist"
 PLAYGROUND_DIR = web.AppKey("playground_dir", Path)
+PLAYGROUND_PATH = "/graphql"
+GRAPH_PATH = "/graphql/graph"
 
 _CSP_DIRECTIVES = (
     "default-src 'self'",
@@ -72,12 +74,13 @@ def playground_dir() -> Path:
 def setup_playground(app: web.Application, directory: Path | None = None) -> None:
     """Serve the graph page and the assets; the view serves the playground at /graphql."""
     app[PLAYGROUND_DIR] = directory if directory is not None else playground_dir()
-    app.router.add_get("/graphql/graph", _graph_page)
+    app.router.add_get(GRAPH_PATH, _graph_page)
     # Vite writes every asset flat into assets/: a plain file name, never a path.
     app.router.add_get(r"/graphql/assets/{name:[A-Za-z0-9][A-Za-z0-9._-]*}", _asset)
 
 
-def _secured(response: web.StreamResponse) -> web.StreamResponse:
+def secured(response: web.StreamResponse) -> web.StreamResponse:
+    """The response with the playground's security headers (CSP, nosniff, no referrer)."""
     response.headers.update(_SECURITY_HEADERS)
     return response
 
@@ -90,9 +93,9 @@ async def playground_page(request: web.Request, page: str = "index.html") -> web
         text = _NOT_BUILT.format(
             directory=html.escape(str(directory)), page=page, env=PLAYGROUND_DIR_ENV
         )
-        return _secured(web.Response(text=text, status=503, content_type="text/html"))
+        return secured(web.Response(text=text, status=503, content_type="text/html"))
     headers = {"Cache-Control": "no-cache", "Content-Type": "text/html; charset=utf-8"}
-    return _secured(web.FileResponse(path, headers=headers))
+    return secured(web.FileResponse(path, headers=headers))
 
 
 async def _graph_page(request: web.Request) -> web.StreamResponse:
@@ -103,4 +106,4 @@ async def _asset(request: web.Request) -> web.StreamResponse:
     path = request.app[PLAYGROUND_DIR] / "assets" / request.match_info["name"]
     if not path.is_file():
         raise web.HTTPNotFound(headers=_SECURITY_HEADERS)
-    return _secured(web.FileResponse(path, headers={"Cache-Control": _IMMUTABLE}))
+    return secured(web.FileResponse(path, headers={"Cache-Control": _IMMUTABLE}))

@@ -8,7 +8,7 @@ media type the client accepts (`Accept`, else 406), reads the parameters (a POST
 and builds the context, executes through `Schema.execute` (a mutation over GET is a 405
 and never runs), and maps the result onto a status by the negotiated media type
 (`graphql_response`). A timeout is a 504 (408 while the body was still arriving), a
-database outage a 503. README.md has the table.
+database outage a 503. docs/api.md has the table.
 """
 
 from __future__ import annotations

@@ -1316,6 +1316,87 @@ async def test_delete_issue_link_returns_what_it_deleted_and_removes_it_from_bot
     assert (again["code"], again["path"]) == ("NOT_FOUND", ["input", "linkId"])
 
 
+async def test_update_and_delete_name_a_link_by_the_issue_at_its_other_end(scene):
+    # docs/contract.md: one link per pair, so the two issues name it as well as its id.
+    a, b, c = await scene.issues(scene.app, "A", "B", "C")
+    link_id = await scene.link(a, b, "BLOCKS")
+    await scene.link(a, c)
+
+    def by_end(issue: Issue, other: Issue, **more: Any) -> dict[str, Any]:
+        return {**at(issue), **to(other), **more}
+
+    updated = ok(
+        await scene.api.mutate(
+            "updateIssueLink",
+            by_end(b, a, linkType="BLOCKS"),
+            "link { databaseId } linkType",
+            token=scene.alice_token,
+        )
+    )
+    # B now blocks A: the stored link turned round.
+    assert (updated["link"], updated["linkType"]) == ({"databaseId": link_id}, "BLOCKS")
+    assert await link_rows(scene.pool) == [("A", "C", "relates"), ("B", "A", "blocks")]
+    deleted = ok(
+        await scene.api.mutate(
+            "deleteIssueLink", by_end(a, b), "link { databaseId }", token=scene.alice_token
+        )
+    )
+    assert deleted["link"] == {"databaseId": link_id}
+    assert await link_rows(scene.pool) == [("A", "C", "relates")]
+
+    gone = only_error(
+        await scene.api.mutate(
+            "deleteIssueLink", by_end(a, b), "link { databaseId }", token=scene.alice_token
+        )
+    )
+    assert (gone["code"], gone["path"]) == ("NOT_FOUND", ["input", "targetIssueIid"])
+
+
+async def test_a_link_named_by_a_hidden_other_end_is_not_found_like_a_missing_issue(scene):
+    (p,) = await scene.issues(scene.pub, "P")
+    (hidden,) = await scene.issues(scene.app, "Hidden")
+    await scene.world.member(scene.pub, scene.bob, Role.DEVELOPER)
+    await scene.link(p, hidden)
+
+    async def delete(other: dict[str, Any]) -> dict[str, Any]:
+        payload = await scene.api.mutate(
+            "deleteIssueLink", {**at(p), **other}, "link { databaseId }", token=scene.bob_token
+        )
+        return only_error(payload)
+
+    hidden_end = await delete(to(hidden))
+    no_such_issue = await delete({"targetProject": str(hidden.project_id), "targetIssueIid": 999})
+    assert hidden_end == no_such_issue
+    assert (hidden_end["code"], hidden_end["path"]) == ("NOT_FOUND", ["input", "targetProject"])
+    assert await link_rows(scene.pool) == [("P", "Hidden", "relates")]
+
+
+@pytest.mark.parametrize(
+    ("naming", "path"),
+    [
+        ({}, "targetProject"),
+        ({"targetIssueIid": 2}, "targetProject"),
+        ({"targetProject": "1"}, "targetIssueIid"),
+        ({"linkId": "1", "targetProject": "1", "targetIssueIid": 2}, "linkId"),
+    ],
+)
+async def test_a_link_must_be_named_one_way_exactly(scene, naming, path):
+    a, b = await scene.issues(scene.app, "A", "B")
+    await scene.link(a, b)
+
+    for mutation, more in (("deleteIssueLink", {}), ("updateIssueLink", {"linkType": "BLOCKS"})):
+        error = only_error(
+            await scene.api.mutate(
+                mutation,
+                {**at(a), **naming, **more},
+                "link { databaseId }",
+                token=scene.alice_token,
+            )
+        )
+        assert (error["code"], error["path"]) == ("BAD_USER_INPUT", ["input", path])
+    assert await link_rows(scene.pool) == [("A", "B", "relates")]
+
+
 async def test_delete_issue_by_its_owner_or_an_admin_removes_its_links(scene):
     a, b, c, d = await scene.issues(scene.app, "A", "B", "C", "D")
     await scene.link(a, b, "BLOCKS")

@@ -18,7 +18,7 @@ import contextlib
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
@@ -56,6 +56,22 @@ TOO_DEEP_SQLSTATE = "IG002"
 class OnConflict(enum.Enum):
     ERROR = "error"
     RETURN_EXISTING = "return_existing"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherEnd:
+    """A link named by the issue at its other end: there is at most one link per pair."""
+
+    project_ref: str
+    iid: int
+
+
+# How an update or a delete names the link: its id, or the issue at its other end.
+LinkName: TypeAlias = int | OtherEnd
+
+
+def _name_path(name: LinkName) -> list[str | int]:
+    return ["linkId"] if isinstance(name, int) else ["targetIssueIid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,30 +448,37 @@ class LinkService:
     # -- one existing link, named through one of its ends -----------------------------------
 
     async def _link_of(
-        self, project_ref: str, iid: int, link_id: int
+        self, project_ref: str, iid: int, name: LinkName
     ) -> tuple[Project, Issue, IssueLink, Project, Issue]:
         project, issue = await self._readable_issue(project_ref, iid, (), ("project", "iid"))
-        link = await self.access.link(link_id)
+        if isinstance(name, int):
+            link = await self.access.link(name)
+        else:
+            _, named = await self._readable_issue(
+                name.project_ref, name.iid, (), ("targetProject", "targetIssueIid")
+            )
+            found = await link_queries.links_between(self.pool, [issue.id], [named.id])
+            link = found[0] if found else None
         if link is None or not link.touches(issue.id):
-            raise not_found("Issue link", ["linkId"])
+            raise not_found("Issue link", _name_path(name))
         other = await self.access.issue_by_id(link.other_end(issue.id))
         if other is None:
-            raise not_found("Issue link", ["linkId"])
+            raise not_found("Issue link", _name_path(name))
         other_project = await self.access.project(other.project_id)
         assert other_project is not None  # noqa: S101  (the issue is readable)
         return project, issue, link, other_project, other
 
     async def delete(
-        self, project_ref: str, iid: int, link_id: int, *, silent: bool = False
+        self, project_ref: str, iid: int, name: LinkName, *, silent: bool = False
     ) -> LinkResult:
         """Delete a link through one of its ends: GUEST or higher in that end's project."""
         self.access.require_writer()
-        project, issue, link, _, other = await self._link_of(project_ref, iid, link_id)
+        project, issue, link, _, other = await self._link_of(project_ref, iid, name)
         await self._require_guest(project, ["project"])
         async with transaction(self.pool) as conn:
             deleted = await link_queries.delete_link(conn, link.id)
             if deleted is None:
-                raise not_found("Issue link", ["linkId"])
+                raise not_found("Issue link", _name_path(name))
             await event_queries.append(
                 conn,
                 [
@@ -472,13 +495,19 @@ class LinkService:
         return LinkResult(link=deleted, source=source, target=target, created=False)
 
     async def update(
-        self, project_ref: str, iid: int, link_id: int, link_type: LinkType, *, silent: bool = False
+        self,
+        project_ref: str,
+        iid: int,
+        name: LinkName,
+        link_type: LinkType,
+        *,
+        silent: bool = False,
     ) -> LinkResult:
         """Change a link's type (seen from the named issue); every rule is checked again."""
         self.access.require_writer()
-        project, issue, link, other_project, other = await self._link_of(project_ref, iid, link_id)
+        project, issue, link, other_project, other = await self._link_of(project_ref, iid, name)
         await self._require_guest(project, ["project"])
-        await self._require_guest(other_project, ["linkId"])
+        await self._require_guest(other_project, _name_path(name))
         item = _Resolved(
             request=LinkRequest(
                 project_ref=project_ref,
@@ -503,7 +532,7 @@ class LinkService:
                 await link_queries.take_graph_lock(conn)
             present = await link_queries.lock_issues(conn, sorted(item.pair))
             if len(present) < 2:  # noqa: PLR2004  (both ends)
-                raise not_found("Issue link", ["linkId"])
+                raise not_found("Issue link", _name_path(name))
             if item.stored is StoredLinkType.PARENT:
                 parents = await link_queries.parent_links(conn, [item.target.id])
                 current = parents.get(item.target.id)
@@ -526,7 +555,7 @@ class LinkService:
             except asyncpg.PostgresError as error:
                 raise _Refused(error, [item]) from error
             if updated is None:
-                raise not_found("Issue link", ["linkId"])
+                raise not_found("Issue link", _name_path(name))
             await event_queries.append(
                 conn,
                 [

@@ -23,3 +23,9 @@ async def create_user(
         raise DomainError(
             ErrorCode.CONFLICT, f"User {username!r} already exists", path=["username"]
         ) from None
+
+
+async def active_user(conn: Any, username: str) -> User | None:
+    """The active user of this name, or None (unknown, blocked or deactivated)."""
+    users = await user_queries.users_by_usernames(conn, [username])
+    return next((user for user in users if user.state == "active"), None)

@@ -7,8 +7,9 @@ from typing import Any
 import strawberry
 
 from issuegraph.context import Info
+from issuegraph.domain.errors import bad_input
 from issuegraph.domain.link_types import KINDS, seen_from
-from issuegraph.domain.links import LinkRequest, LinkResult, LinkService
+from issuegraph.domain.links import LinkName, LinkRequest, LinkResult, LinkService, OtherEnd
 from issuegraph.resolvers.payloads import run_mutation
 from issuegraph.schema.ids import parse_id_of
 from issuegraph.schema.issues import Issue
@@ -25,6 +26,24 @@ from issuegraph.schema.links import (
     IssueLinkType,
     UpdateIssueLinkInput,
 )
+
+
+def _link_name(given: DeleteIssueLinkInput | UpdateIssueLinkInput) -> LinkName:
+    """The link an update or a delete names: by `linkId`, or by the issue at its other end."""
+    by_end = (given.target_project, given.target_issue_iid)
+    if given.link_id is not None:
+        if by_end != (None, None):
+            raise bad_input(
+                "Name the link by linkId or by targetProject and targetIssueIid, not both",
+                ["linkId"],
+            )
+        return parse_id_of("IssueLink", str(given.link_id), "linkId")
+    if given.target_project is None or given.target_issue_iid is None:
+        missing = "targetProject" if given.target_project is None else "targetIssueIid"
+        raise bad_input(
+            "Name the link by linkId, or by targetProject and targetIssueIid", [missing]
+        )
+    return OtherEnd(str(given.target_project), given.target_issue_iid)
 
 
 def _service(info: Info) -> LinkService:
@@ -135,9 +154,8 @@ class LinkMutation:
     )
     async def delete_issue_link(self, info: Info, input: DeleteIssueLinkInput) -> IssueLinkPayload:
         async def action() -> LinkResult:
-            link_id = parse_id_of("IssueLink", str(input.link_id), "linkId")
             return await _service(info).delete(
-                str(input.project), input.iid, link_id, silent=input.silent
+                str(input.project), input.iid, _link_name(input), silent=input.silent
             )
 
         return await run_mutation(
@@ -150,9 +168,12 @@ class LinkMutation:
     @strawberry.mutation(description="Change a link's type; every rule is checked again.")
     async def update_issue_link(self, info: Info, input: UpdateIssueLinkInput) -> IssueLinkPayload:
         async def action() -> LinkResult:
-            link_id = parse_id_of("IssueLink", str(input.link_id), "linkId")
             return await _service(info).update(
-                str(input.project), input.iid, link_id, input.link_type, silent=input.silent
+                str(input.project),
+                input.iid,
+                _link_name(input),
+                input.link_type,
+                silent=input.silent,
             )
 
         return await run_mutation(

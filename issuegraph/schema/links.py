@@ -223,7 +223,18 @@ class CreateIssueLinksInput:
 class DeleteIssueLinkInput:
     project: strawberry.ID
     iid: int
-    link_id: strawberry.ID = strawberry.field(description="The link's global id or databaseId.")
+    link_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The link's global id or databaseId; or name it by its other end "
+        "(targetProject and targetIssueIid).",
+    )
+    target_project: strawberry.ID | None = strawberry.field(
+        default=None, description="The project of the issue at the link's other end."
+    )
+    target_issue_iid: int | None = strawberry.field(
+        default=None,
+        description="The issue at the link's other end (there is at most one link per pair).",
+    )
     silent: bool = False
     client_mutation_id: str | None = None
 
@@ -232,7 +243,18 @@ class DeleteIssueLinkInput:
 class UpdateIssueLinkInput:
     project: strawberry.ID
     iid: int
-    link_id: strawberry.ID = strawberry.field(description="The link's global id or databaseId.")
+    link_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The link's global id or databaseId; or name it by its other end "
+        "(targetProject and targetIssueIid).",
+    )
+    target_project: strawberry.ID | None = strawberry.field(
+        default=None, description="The project of the issue at the link's other end."
+    )
+    target_issue_iid: int | None = strawberry.field(
+        default=None,
+        description="The issue at the link's other end (there is at most one link per pair).",
+    )
     link_type: LinkType = strawberry.field(description="The new type, as seen from this issue.")
     silent: bool = False
     client_mutation_id: str | None = None
