@@ -44,7 +44,7 @@ fragment GraphIssue on Issue {
   confidential
   webUrl
   dueDate
-  assignees { username }
+  assignees { username webUrl }
   project { fullPath }
 }`;
 
@@ -543,8 +543,8 @@ export function graphPageUrl({ project, iid, label }) {
   return `/graphql/graph?${query}`;
 }
 
-// An issue's details; `links: true` adds links to its page, to the graph page's views of it,
-// of its project and of each of its labels.
+// An issue's details; `links: true` adds links to its page (`webUrl`), its assignees'
+// pages, and the graph page's views of it, of its project and of each of its labels.
 export function issueDetails(issue, { onCentre, links = false } = {}) {
   const row = (name, value) =>
     value === null || value === undefined || value === '' ? null : h('tr', {}, h('th', {}, name), h('td', {}, value));
@@ -565,7 +565,12 @@ export function issueDetails(issue, { onCentre, links = false } = {}) {
       {},
       row('state', h('span', { className: `ig-state ${issue.state.toLowerCase()}` }, issue.state)),
       row('labels', issue.labels.length ? labels : null),
-      row('assignees', issue.assignees.map((a) => a.username).join(', ')),
+      row(
+        'assignees',
+        links && issue.assignees.length
+          ? issue.assignees.flatMap((a, i) => [i ? ', ' : null, h('a', { href: a.webUrl }, a.username)])
+          : issue.assignees.map((a) => a.username).join(', '),
+      ),
       row('weight', issue.weight),
       row('due', issue.dueDate),
       row('confidential', issue.confidential ? 'yes' : null),
