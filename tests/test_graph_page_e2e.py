@@ -74,6 +74,7 @@ BAD = {
     "?project=acme/platform&first=5000": "The bound must be a number from 1 to 1000",
     "?project=acme/platform&iid=999": "no issue acme/platform#999 that you may read",
     "?project=acme/nothing": "no project acme/nothing that you may read",
+    "?project=%3Cb%3Ea%3C/b%3E/%22x": 'no project <b>a</b>/"x that you may read',
 }
 
 
@@ -476,6 +477,12 @@ def assert_signing_in(report: dict[str, Any], expected: dict[str, Any], root_tok
         expected["rootIssue"],
         expected["rootProject"],
     )
+    refused = report["refusedToken"]
+    assert refused["sessionState"] == "anonymous"
+    assert refused["stored"] is None
+    assert "Not signed in:" in refused["session"]
+    assert all("401 (Unauthorized)" in e for e in refused["console"]), refused["console"]
+
     assert "signed in as root" in words(signed_in["session"])
     assert_issue_drawn(signed_in, root_issue)
     assert signed_in["nodeCount"] > report["back"]["nodeCount"]

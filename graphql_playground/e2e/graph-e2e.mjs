@@ -195,6 +195,20 @@ async function run(context) {
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(config.artifacts, 'graph-issue.png') });
 
+  // A token the server refuses: the page says so, stores nothing and stays anonymous. (The
+  // refused request's 401 is logged by the browser: reported on its own.)
+  const logged = seen.consoleErrors.length;
+  await page.fill('#graph-session input[name=token]', 'not-a-token');
+  await page.click('#graph-session button[type=submit]');
+  await page.locator('#graph-session .ig-error').waitFor({ timeout });
+  await page.waitForTimeout(200);
+  out.refusedToken = {
+    session: await page.locator('#graph-session').innerText(),
+    sessionState: await page.locator('#graph-session').getAttribute('data-state'),
+    stored: await page.evaluate(() => window.localStorage.getItem('issuegraph.token')),
+    console: seen.consoleErrors.splice(logged),
+  };
+
   // Signing in, on this page: the session line names the user and the view is drawn again.
   await page.fill('#graph-session input[name=token]', config.token);
   const before = out.back.nodeCount;
