@@ -74,6 +74,8 @@ BAD = {
     "?project=acme/platform&first=5000": "The bound must be a number from 1 to 1000",
     "?project=acme/platform&iid=999": "no issue acme/platform#999 that you may read",
     "?project=acme/nothing": "no project acme/nothing that you may read",
+    # A private project reads as one that does not exist.
+    "?project=acme/security": "no project acme/security that you may read",
     "?project=%3Cb%3Ea%3C/b%3E/%22x": 'no project <b>a</b>/"x that you may read',
 }
 
@@ -350,6 +352,7 @@ async def expectations(server: str, root_token: str) -> dict[str, Any]:
         "dot": {
             "project": await anonymous.export(types=all_kinds()),
             "filtered": await anonymous.export(types=keep, state="opened"),
+            "label": await anonymous.export(types=all_kinds(), label=LABEL),
             "issue": await anonymous.export(iid=str(IID), types=all_kinds()),
             "root": await root.export(types=all_kinds()),
         },
@@ -374,6 +377,8 @@ async def test_graph_page_views_filters_exports_and_sign_in(server, pool):
     assert empty["references"] == []
     assert "Choose a project" in empty["canvasText"]
     assert empty["form"]["project"] == ""
+    assert report["noProject"]["state"] == "error"
+    assert report["noProject"]["status"] == "Give a project, such as acme/platform."
 
     await assert_project_views(server, report, expected)
     assert_exports(report, expected)
@@ -437,6 +442,8 @@ def assert_exports(report: dict[str, Any], expected: dict[str, Any]) -> None:
     assert dot["project"].startswith("digraph")
     assert text_of(exports["dot"]) == dot["project"]
     assert text_of(report["filteredDot"]) == dot["filtered"]
+    assert text_of(report["labelDot"]) == dot["label"]
+    assert dot["label"] != dot["project"]
     assert text_of(report["issueDot"]) == dot["issue"]
     assert text_of(report["signedInDot"]) == dot["root"]
     assert dot["root"] != dot["project"]

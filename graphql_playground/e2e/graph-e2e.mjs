@@ -132,6 +132,11 @@ async function run(context) {
   const first = await open(page, null);
   out.empty = { ...first, ...(await graphState(page)) };
 
+  // Draw with no project: the form says what is missing.
+  await page.click('#graph-form button[type=submit]');
+  await page.locator('#graph[data-state="error"]').waitFor({ timeout });
+  out.noProject = await graphState(page);
+
   // The project view, anonymous; its exports.
   out.project = { ...(await open(page, { project: config.project })), ...(await graphState(page)) };
   if (out.project.state !== 'ready') throw new Error(`the project view: ${out.project.status}`);
@@ -168,6 +173,7 @@ async function run(context) {
 
   // A label view, and a bound that truncates.
   out.label = { ...(await open(page, { project: config.project, label: config.label })), ...(await graphState(page)) };
+  out.labelDot = await exported(page, 'dot');
   out.truncated = {
     ...(await open(page, { project: config.project, first: String(config.first) })),
     ...(await graphState(page)),
