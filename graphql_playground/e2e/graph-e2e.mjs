@@ -46,11 +46,24 @@ async function graphState(page) {
       owned: window.__owned ?? null, // set only by markup injected from data
       session: document.querySelector('#graph-session')?.innerText ?? '',
       sessionState: document.querySelector('#graph-session')?.dataset.state ?? null,
-      references: cy ? cy.nodes().map((n) => n.data('issue').reference).sort() : [],
-      edges: cy
-        ? cy.edges().map((e) => `${e.source().data('issue').reference} ${e.data('linkType')} ${e.target().data('issue').reference}`).sort()
+      references: cy
+        ? cy
+            .nodes()
+            .map((n) => n.data('issue').reference)
+            .sort()
         : [],
-      states: cy ? Object.fromEntries(cy.nodes().map((n) => [n.data('issue').reference, n.data('issue').state])) : {},
+      edges: cy
+        ? cy
+            .edges()
+            .map(
+              (e) =>
+                `${e.source().data('issue').reference} ${e.data('linkType')} ${e.target().data('issue').reference}`,
+            )
+            .sort()
+        : [],
+      states: cy
+        ? Object.fromEntries(cy.nodes().map((n) => [n.data('issue').reference, n.data('issue').state]))
+        : {},
       critical: cy ? cy.nodes('.critical').map((n) => n.data('issue').reference) : [],
       colours: cy
         ? Object.fromEntries(cy.nodes().map((n) => [n.data('issue').reference, n.style('background-color')]))
@@ -151,9 +164,13 @@ async function run(context) {
   const some = out.project.references.find((r) => r.startsWith(`${config.project}#`));
   const point = await clickNode(page, some);
   await page.mouse.click(point.x, point.y);
-  await page.waitForFunction((ref) => document.querySelector('#graph-details h3')?.textContent === ref, some, {
-    timeout,
-  });
+  await page.waitForFunction(
+    (ref) => document.querySelector('#graph-details h3')?.textContent === ref,
+    some,
+    {
+      timeout,
+    },
+  );
   out.projectDetails = { reference: some, links: await detailLinks(page) };
 
   // The filters, applied to the view drawn: link types, then state.
@@ -161,7 +178,8 @@ async function run(context) {
     await page.uncheck(`#graph-form input[name=types][value=${kind}]`);
     // Each change re-queries; wait for the one that leaves this kind out.
     await page.waitForFunction(
-      (k) => (new URLSearchParams(window.location.search).get('types') ?? '').split(',').every((t) => t !== k),
+      (k) =>
+        (new URLSearchParams(window.location.search).get('types') ?? '').split(',').every((t) => t !== k),
       kind,
       { timeout },
     );
@@ -172,7 +190,10 @@ async function run(context) {
   out.filteredDot = await exported(page, 'dot');
 
   // A label view, and a bound that truncates.
-  out.label = { ...(await open(page, { project: config.project, label: config.label })), ...(await graphState(page)) };
+  out.label = {
+    ...(await open(page, { project: config.project, label: config.label })),
+    ...(await graphState(page)),
+  };
   out.labelDot = await exported(page, 'dot');
   out.truncated = {
     ...(await open(page, { project: config.project, first: String(config.first) })),
@@ -185,13 +206,23 @@ async function run(context) {
     ...(await graphState(page)),
   };
   out.issueDetails = { links: await detailLinks(page) };
-  const target = out.issue.references.find((r) => r !== `${config.project}#${config.iid}` && r.startsWith(config.project));
+  const target = out.issue.references.find(
+    (r) => r !== `${config.project}#${config.iid}` && r.startsWith(config.project),
+  );
   const at = await clickNode(page, target);
   await page.mouse.click(at.x, at.y);
-  await page.waitForFunction((ref) => document.querySelector('#graph-details h3')?.textContent === ref, target, {
-    timeout,
-  });
-  out.clicked = { reference: target, details: await page.locator('#graph-details').innerText(), links: await detailLinks(page) };
+  await page.waitForFunction(
+    (ref) => document.querySelector('#graph-details h3')?.textContent === ref,
+    target,
+    {
+      timeout,
+    },
+  );
+  out.clicked = {
+    reference: target,
+    details: await page.locator('#graph-details').innerText(),
+    links: await detailLinks(page),
+  };
   await page.mouse.dblclick(at.x, at.y);
   const targetIid = target.split('#')[1];
   out.recentred = await settled(page, { iid: targetIid });
@@ -220,26 +251,35 @@ async function run(context) {
   const before = out.back.nodeCount;
   await page.click('#graph-session button[type=submit]');
   await page.waitForFunction(
-    (n) => document.querySelector('#graph-session')?.dataset.state === 'signed-in'
-      && document.querySelector('#graph')?.dataset.state === 'ready'
-      && document.querySelector('#graph')?.dataset.nodeCount !== String(n),
+    (n) =>
+      document.querySelector('#graph-session')?.dataset.state === 'signed-in' &&
+      document.querySelector('#graph')?.dataset.state === 'ready' &&
+      document.querySelector('#graph')?.dataset.nodeCount !== String(n),
     before,
     { timeout },
   );
   out.signedIn = await graphState(page);
   out.signedInProject = { ...(await open(page, { project: config.project })), ...(await graphState(page)) };
-  await page.waitForFunction(() => document.querySelector('#graph-session')?.dataset.state === 'signed-in', null, {
-    timeout,
-  });
+  await page.waitForFunction(
+    () => document.querySelector('#graph-session')?.dataset.state === 'signed-in',
+    null,
+    {
+      timeout,
+    },
+  );
   out.signedInProject.session = await page.locator('#graph-session').innerText();
   out.signedInDot = await exported(page, 'dot');
 
   // The same sign-in in another tab and on the GraphiQL page; a sign-out there reaches here.
   const other = await context.newPage();
   await open(other, { project: config.project, iid: String(config.iid) });
-  await other.waitForFunction(() => document.querySelector('#graph-session')?.dataset.state === 'signed-in', null, {
-    timeout,
-  });
+  await other.waitForFunction(
+    () => document.querySelector('#graph-session')?.dataset.state === 'signed-in',
+    null,
+    {
+      timeout,
+    },
+  );
   out.otherTab = { session: await other.locator('#graph-session').innerText() };
   const graphiql = await context.newPage();
   await graphiql.goto(`${origin}/graphql`, { waitUntil: 'load' });
@@ -247,9 +287,10 @@ async function run(context) {
   await graphiql.close();
   await other.click('#graph-session button:has-text("Sign out")');
   await page.waitForFunction(
-    () => document.querySelector('#graph-session')?.dataset.state === 'anonymous'
-      && document.querySelector('#graph')?.dataset.state === 'ready'
-      && document.querySelector('#graph-notice')?.hidden === false,
+    () =>
+      document.querySelector('#graph-session')?.dataset.state === 'anonymous' &&
+      document.querySelector('#graph')?.dataset.state === 'ready' &&
+      document.querySelector('#graph-notice')?.hidden === false,
     null,
     { timeout },
   );

@@ -107,7 +107,15 @@ function viewSearch(view) {
 }
 
 function fillForm(view) {
-  const v = view ?? { project: '', iid: '', label: '', direction: 'BOTH', state: 'all', types: LINK_KINDS, first: '' };
+  const v = view ?? {
+    project: '',
+    iid: '',
+    label: '',
+    direction: 'BOTH',
+    state: 'all',
+    types: LINK_KINDS,
+    first: '',
+  };
   form.project.value = v.project;
   form.iid.value = v.iid;
   form.label.value = v.label;
@@ -212,7 +220,11 @@ async function show(view, { push = true } = {}) {
   const request = (drawing += 1);
   current = view;
   if (push) pushUrl(view);
-  const what = view.iid ? `${view.project}#${view.iid}` : view.label ? `${view.project} ~${view.label}` : view.project;
+  const what = view.iid
+    ? `${view.project}#${view.iid}`
+    : view.label
+      ? `${view.project} ~${view.label}`
+      : view.project;
   setStatus(`Loading ${what} …`);
   canvas.dataset.state = 'loading';
   let graph;
@@ -253,7 +265,13 @@ async function show(view, { push = true } = {}) {
 
 // An issue's own graph, with the filters of the view it was picked from.
 function centre(issue) {
-  const view = { ...(current ?? formView()), project: issue.project.fullPath, iid: String(issue.iid), label: '', first: '' };
+  const view = {
+    ...(current ?? formView()),
+    project: issue.project.fullPath,
+    iid: String(issue.iid),
+    label: '',
+    first: '',
+  };
   fillForm(view);
   show(view);
 }
@@ -351,7 +369,14 @@ function signInForm(message = '') {
 function signedIn(username) {
   const out = h('button', { type: 'button', className: 'ig-button ig-secondary' }, 'Sign out');
   out.addEventListener('click', () => clearToken());
-  return h('div', { className: 'ig-signed-in' }, 'signed in as ', h('strong', { className: 'ig-username' }, username), ' ', out);
+  return h(
+    'div',
+    { className: 'ig-signed-in' },
+    'signed in as ',
+    h('strong', { className: 'ig-username' }, username),
+    ' ',
+    out,
+  );
 }
 
 async function showSession(token = savedToken()) {
@@ -371,7 +396,13 @@ async function showSession(token = savedToken()) {
     const out = h('button', { type: 'button', className: 'ig-button ig-secondary' }, 'Sign out');
     out.addEventListener('click', () => clearToken());
     sessionBox.replaceChildren(
-      h('div', { className: 'ig-signed-in' }, h('span', { className: 'ig-error' }, `The saved token is refused: ${error.message}`), ' ', out),
+      h(
+        'div',
+        { className: 'ig-signed-in' },
+        h('span', { className: 'ig-error' }, `The saved token is refused: ${error.message}`),
+        ' ',
+        out,
+      ),
     );
     sessionBox.dataset.state = 'refused';
   }

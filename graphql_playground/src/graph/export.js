@@ -32,7 +32,13 @@ const EXPORT_STATES = { open: 'opened', closed: 'closed' };
 export function exportUrl(view, format = 'dot') {
   const query = new URLSearchParams({ project: view.project });
   if (view.iid) query.set('iid', String(view.iid));
-  query.set('types', view.types.map((t) => EXPORT_KINDS[t]).filter(Boolean).join(','));
+  query.set(
+    'types',
+    view.types
+      .map((t) => EXPORT_KINDS[t])
+      .filter(Boolean)
+      .join(','),
+  );
   if (!view.iid && view.label) query.set('label', view.label);
   if (EXPORT_STATES[view.state]) query.set('state', EXPORT_STATES[view.state]);
   query.set('format', format);

@@ -552,7 +552,11 @@ export function issueDetails(issue, { onCentre, links = false } = {}) {
   const labels = links
     ? issue.labels.flatMap((label, i) => [
         i ? ', ' : null,
-        h('a', { href: graphPageUrl({ project, label }), title: `the graph of ${project}'s ${label} issues` }, label),
+        h(
+          'a',
+          { href: graphPageUrl({ project, label }), title: `the graph of ${project}'s ${label} issues` },
+          label,
+        ),
       ])
     : issue.labels.join(', ');
   return h(
