@@ -8,6 +8,8 @@ import logging
 from typing import TYPE_CHECKING
 
 import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.tracing import OpenTelemetryExtension
 
 from issuegraph.resolvers.events import EventQuery, EventSubscription
 from issuegraph.resolvers.graph import GraphQuery
@@ -61,10 +63,20 @@ class Subscription(EventSubscription):
     pass
 
 
-schema = IssuegraphSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[QueryLimits, DocumentCache],
-    execution_context_class=FastExecutor,
-)
+def build_schema(*, opentelemetry: bool = False) -> IssuegraphSchema:
+    """The schema; `opentelemetry` adds Strawberry's tracing extension (a span for each
+    operation, with its parsing, validation and execution), which the OpenTelemetry API
+    sends wherever the deployment's SDK is configured to (nowhere without one)."""
+    extensions: list[type[SchemaExtension]] = [QueryLimits, DocumentCache]
+    if opentelemetry:
+        extensions.insert(0, OpenTelemetryExtension)
+    return IssuegraphSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=FastExecutor,
+    )
+
+
+schema = build_schema()

@@ -15,7 +15,7 @@ from issuegraph.config import ConfigError, Settings
 from issuegraph.domain.errors import DomainError
 from issuegraph.export import FORMATS
 from issuegraph.logs import configure_logging
-from issuegraph.models import TokenScope
+from issuegraph.models import IssueState, TokenScope
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -176,6 +176,15 @@ def cmd_graph(settings: Settings, args: argparse.Namespace) -> int:
     from issuegraph.loaders import Loaders  # noqa: PLC0415
 
     types: tuple[str, ...] = args.link_types or graph_export.DEFAULT_TYPES
+    if args.issue is not None and (args.label or args.state):
+        print(
+            "issuegraph: --label and --state select a project's issues: not with --issue",
+            file=sys.stderr,
+        )
+        return 2
+    only = graph_export.graph_filter(
+        args.label, [IssueState(args.state)] if args.state is not None else None
+    )
     rendered: list[str] = []
 
     async def action(database: Database) -> int:
@@ -183,8 +192,9 @@ def cmd_graph(settings: Settings, args: argparse.Namespace) -> int:
         loaders = Loaders(database.pool, viewer)
         access = Access(viewer, loaders)
         if args.issue is None:
+            project = await graph_export.readable_project(access, args.project)
             graph = await graph_export.project_graph(
-                access, database.pool, loaders, args.project, types
+                access, database.pool, loaders, project, types, only=only
             )
         else:
             graph = await graph_export.issue_graph(access, loaders, args.project, args.issue, types)
@@ -265,8 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
         "graph",
         help="write the dependency graph of a project or an issue (DOT, Mermaid, JSON)",
         description="Write the dependency graph for people to look at or for other tools. "
-        "Without --issue: the project's issues (every state), the links of the chosen types "
-        "that touch them, and the issues of other projects at their far ends. With --issue: "
+        "Without --issue: the project's issues (every state, or those --label and --state "
+        "select), the links of the chosen types that touch them, and the issues of other "
+        "projects at their far ends. With --issue: "
         "that issue and its whole closure over the chosen types, both ways. Reads as the "
         "user named by --as (what they may not read never appears); without --as, as an "
         "operator with full access (an admin viewer), so every issue appears. Nodes and "
@@ -296,6 +307,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPES",
         help="comma-separated link types: blocks, parent, relates, duplicates, clones "
         "(API names such as is_blocked_by name their type; default: blocks,parent)",
+    )
+    graph.add_argument(
+        "--label",
+        action="append",
+        metavar="LABEL",
+        help="only the project's issues with this label (repeatable: every one of them; "
+        "compared case-insensitively)",
+    )
+    graph.add_argument(
+        "--state",
+        choices=[state.value for state in IssueState],
+        help="only the project's issues in this state (default: every state)",
     )
     graph.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
     graph.set_defaults(func=cmd_graph)

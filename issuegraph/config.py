@@ -110,6 +110,18 @@ class Settings:
     graph_cached_links: int = 400_000
     # How long graph_changes keeps a change, in seconds (0: never pruned by this process).
     graph_changes_retention_seconds: int = 3600
+    # Streaming replicas of the primary for reads (docs/scaling.md, "Read replicas").
+    replica_urls: tuple[str, ...] = ()
+    # A replica further behind the primary's WAL than this leaves the rotation.
+    replica_max_lag_bytes: int = 16 * 1024 * 1024
+    # How often the replicas' replay positions are polled, in seconds.
+    replica_poll_seconds: float = 1.0
+    # How often each process samples the gauges of /metrics (pools, backlogs), in seconds.
+    metrics_interval_seconds: float = 5.0
+    # Strawberry's OpenTelemetry extension: spans for operations and resolvers.
+    opentelemetry: bool = False
+    # The most nodes GET /graphql/graph/export writes; a larger graph is refused (400).
+    graph_export_max_issues: int = 10_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -158,4 +170,17 @@ class Settings:
             graph_changes_retention_seconds=_int(
                 "ISSUEGRAPH_GRAPH_CHANGES_RETENTION_S", 3600, minimum=0
             ),
+            replica_urls=tuple(
+                url.strip()
+                for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")
+                if url.strip()
+            ),
+            replica_max_lag_bytes=_int(
+                "ISSUEGRAPH_REPLICA_MAX_LAG_BYTES", 16 * 1024 * 1024, minimum=0
+            ),
+            replica_poll_seconds=_int("ISSUEGRAPH_REPLICA_POLL_MS", 1000, minimum=10) / 1000,
+            metrics_interval_seconds=_int("ISSUEGRAPH_METRICS_INTERVAL_MS", 5_000, minimum=100)
+            / 1000,
+            opentelemetry=_bool("ISSUEGRAPH_OPENTELEMETRY", default=False),
+            graph_export_max_issues=_int("ISSUEGRAPH_GRAPH_EXPORT_MAX_ISSUES", 10_000, minimum=1),
         )

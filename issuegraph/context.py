@@ -27,6 +27,8 @@ class Context:
     access: Access
     # The process's live change events, for subscriptions (None where there are none).
     live: Hub[Reads] | None = None
+    # The name of the operation the document runs, once parsed (access log, metrics).
+    operation_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,14 +24,17 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 from aiohttp import web
 from graphql import GraphQLError
+from graphql import OperationType as GraphQLOperationType
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from issuegraph import routing
 from issuegraph.context import Context, Reads
 from issuegraph.domain.auth import authenticate
 from issuegraph.domain.errors import UnauthenticatedError
 from issuegraph.playground import playground_page
+from issuegraph.schema.caches import operation_of
 from issuegraph.schema.errors import (
     DATABASE_UNAVAILABLE_MESSAGE,
     TIMEOUT_MESSAGE,
@@ -40,7 +43,7 @@ from issuegraph.schema.errors import (
     format_error,
     operational_code,
 )
-from issuegraph.state import DATABASE, GRAPH, REQUEST_ID, SETTINGS
+from issuegraph.state import GRAPH, REQUEST_ID, SETTINGS
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -349,9 +352,9 @@ async def _read_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
 # -- 3. the context ----------------------------------------------------------------------------
 
 
-async def build_context(request: web.Request, settings: Settings) -> Context:
-    """The viewer of the request's credentials (else UnauthenticatedError), its loaders."""
-    pool = request.app[DATABASE].pool
+async def build_context(request: web.Request, settings: Settings, pool: Any) -> Context:
+    """The viewer of the request's credentials (else UnauthenticatedError), its loaders,
+    reading from `pool` (the primary's, or a replica's for a read)."""
     viewer = await authenticate(pool, request.headers)
     reads = Reads.of(pool, viewer, request.app.get(GRAPH))
     return Context(
@@ -494,6 +497,84 @@ def _varies(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+async def _answer(
+    request: web.Request, schema: BaseSchema, params: Params, media_type: str
+) -> web.Response:
+    """Run the request's operation where it belongs: a query on a replica when one is
+    caught up with the client (issuegraph/routing.py), anything else on the primary."""
+    settings = request.app[SETTINGS]
+    operation = operation_of(params.query, params.operation_name, settings)
+    if operation is GraphQLOperationType.QUERY:
+        choice = routing.for_read(request)
+    else:
+        choice = routing.for_write(request)
+    context, result = await _run(request, schema, params, choice)
+    try:
+        if context.operation_name is not None:
+            request[OPERATION_NAME] = context.operation_name
+        response = graphql_response(result, request[REQUEST_ID], media_type)
+    finally:
+        # The answer is made: what the request loaded is let go of.
+        context.loaders.close()
+    if operation is GraphQLOperationType.MUTATION:
+        await routing.note_write(request, response)
+    return response
+
+
+class _ReplicaCannotServe(Exception):  # noqa: N818  (internal, never escapes this module)
+    pass
+
+
+async def _run(
+    request: web.Request, schema: BaseSchema, params: Params, choice: routing.ReadChoice
+) -> tuple[Context, ExecutionResult]:
+    """Execute on the chosen database. A read that a replica cannot serve (the token is
+    newer than the replica, or the replica is lost under it) runs again on the primary:
+    a replica never fails a request."""
+    if choice.database == "primary":
+        return await _run_on(request, schema, params, choice)
+    try:
+        return await _run_on(request, schema, params, choice)
+    except _ReplicaCannotServe:
+        pass
+    except Exception as error:
+        if operational_code(error) is not RequestErrorCode.DATABASE_UNAVAILABLE:
+            raise
+        routing.replica_lost(request, choice, error)
+    return await _run_on(request, schema, params, routing.fallback(request))
+
+
+async def _run_on(
+    request: web.Request, schema: BaseSchema, params: Params, choice: routing.ReadChoice
+) -> tuple[Context, ExecutionResult]:
+    replica = choice.database != "primary"
+    try:
+        context = await build_context(request, request.app[SETTINGS], choice.pool)
+    except UnauthenticatedError:
+        if replica:  # perhaps a token newer than the replica
+            raise _ReplicaCannotServe from None
+        raise
+    try:
+        result = await execute(schema, params, context, request.method)
+    except BaseException:
+        context.loaders.close()
+        raise
+    if replica and (lost := _lost_database(result)) is not None:
+        context.loaders.close()
+        routing.replica_lost(request, choice, lost)
+        raise _ReplicaCannotServe
+    routing.counted(choice)
+    return context, result
+
+
+def _lost_database(result: ExecutionResult) -> BaseException | None:
+    """The error of a field that lost its database, if one did."""
+    for error in result.errors or ():
+        if operational_code(error.original_error) is RequestErrorCode.DATABASE_UNAVAILABLE:
+            return error.original_error
+    return None
+
+
 def graphql_handler(schema: BaseSchema) -> Handler:
     """The aiohttp handler of /graphql for `schema` (the module's docstring has the steps)."""
 
@@ -502,7 +583,6 @@ def graphql_handler(schema: BaseSchema) -> Handler:
         settings = request.app[SETTINGS]
         media_type: str = APPLICATION_JSON  # until negotiated
         reading = False  # while a POST's body arrives
-        context: Context | None = None
         deadline = asyncio.timeout(settings.request_timeout_seconds)
         try:
             async with deadline:
@@ -518,9 +598,7 @@ def graphql_handler(schema: BaseSchema) -> Handler:
                 if params.operation_name is not None:
                     request[OPERATION_NAME] = params.operation_name
 
-                context = await build_context(request, settings)
-                result = await execute(schema, params, context, request.method)
-                return _varies(graphql_response(result, request_id, media_type))
+                return _varies(await _answer(request, schema, params, media_type))
         # Each refusal is answered in its except block: no exception outlives it (none is
         # left in a reference cycle with this frame through its traceback).
         except RequestError as error:
@@ -539,10 +617,6 @@ def graphql_handler(schema: BaseSchema) -> Handler:
                 error, expired=deadline.expired(), reading=reading, timeout_ms=timeout_ms
             )
             answer = refusal.response(request_id, media_type)
-        finally:
-            # The answer is made: what the request loaded is let go of.
-            if context is not None:
-                context.loaders.close()
         return _varies(answer)
 
     return graphql

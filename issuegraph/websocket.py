@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import weakref
 from collections.abc import AsyncGenerator, Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -355,8 +356,24 @@ def _invalid_message(message: Any) -> str | None:  # noqa: PLR0911  (one reason 
     return None
 
 
+# Every open connection's protocol handler, for the count of running operations.
+_HANDLERS: weakref.WeakSet[TransportWSHandler | LegacyWSHandler] = weakref.WeakSet()
+
+
+def running_operations() -> int:
+    """Operations (subscriptions mostly) running on this process's WebSockets now."""
+    return sum(
+        len(h.operations) if isinstance(h, TransportWSHandler) else len(h.tasks)
+        for h in list(_HANDLERS)
+    )
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
     """graphql-transport-ws, with messages checked and the limit's error coded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _HANDLERS.add(self)
 
     async def handle_message(self, message: Any) -> None:
         problem = _invalid_message(message)
@@ -399,6 +416,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, None]):
     """The legacy graphql-ws protocol (subscriptions-transport-ws), messages checked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _HANDLERS.add(self)
 
     async def handle_message(self, message: Any) -> None:
         problem = _invalid_message(message)

@@ -13,6 +13,7 @@ from bench.queries import REPRESENTATIVE
 from issuegraph.api import schema
 from issuegraph.app import create_app
 from issuegraph.config import Settings
+from issuegraph.domain.export import MAX_FIRST as GRAPH_MAX_FIRST
 from issuegraph.domain.graph import MAX_NODES
 from issuegraph.models import Visibility
 from issuegraph.schema.limits import PLAIN_LIST_SIZE, estimate_cost, too_many_tokens
@@ -350,9 +351,13 @@ async def test_every_paged_field_refuses_page_sizes_out_of_range_as_bad_user_inp
     fields.pop("Webhook", None)
     # A new paged type needs a case in `on`.
     assert set(fields) == {"Query", "Project", "Issue"}, fields
-    bounds = {"dependencies": MAX_NODES}
+    bounds = {"dependencies": MAX_NODES, "graph": GRAPH_MAX_FIRST}
     # Pages without a total (the change log's) answer with their page info.
-    selections = {"dependencies": "truncated", "events": "pageInfo { hasNextPage }"}
+    selections = {
+        "dependencies": "truncated",
+        "events": "pageInfo { hasNextPage }",
+        "graph": "issueCount",
+    }
     for type_name, names in fields.items():
         parent = [] if type_name == "Query" else [type_name.lower()]
         for name in names:

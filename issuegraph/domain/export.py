@@ -1,7 +1,9 @@
-"""What `issuegraph graph` exports: a project's dependency graph, or an issue's closure.
+"""A project's dependency graph, or an issue's closure: what `issuegraph graph` prints,
+`Project.graph` answers and `GET /graphql/graph/export` sends, all made here.
 
-Both read as one viewer, through the same rules as the API: an issue the viewer may not
-read is never a node, and a walk never passes through one.
+Each reads as one viewer, through the same rules as the API: an issue the viewer may not
+read is never a node, and a walk never passes through one. Only how many such issues
+touch the graph is told (`hidden_count`), never which.
 """
 
 from __future__ import annotations
@@ -14,16 +16,23 @@ from typing import TYPE_CHECKING, Protocol
 from issuegraph.db.queries import export as export_queries
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import users as user_queries
-from issuegraph.domain.errors import DomainError, ErrorCode
+from issuegraph.domain import validation
+from issuegraph.domain.errors import DomainError, ErrorCode, bad_input
 from issuegraph.domain.graph import Direction, GraphReads, whole_walk
 from issuegraph.domain.link_types import LinkType, canonical
-from issuegraph.models import StoredLinkType, TokenScope, User, Viewer
+from issuegraph.models import IssueState, StoredLinkType, TokenScope, User, Viewer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from issuegraph.domain.access import Access, Loading
     from issuegraph.models import Issue, IssueLink, Project
 
 DEFAULT_TYPES: tuple[str, ...] = (StoredLinkType.BLOCKS.value, StoredLinkType.PARENT.value)
+ALL_TYPES: tuple[str, ...] = tuple(sorted(kind.value for kind in StoredLinkType))
+# `Project.graph(first:)`: its default and its bound.
+DEFAULT_FIRST = 300
+MAX_FIRST = 1000
 
 # Reads with full access, for an operator at the command line (never a stored user).
 OPERATOR = Viewer(
@@ -61,6 +70,50 @@ class GraphNode:
 class ExportedGraph:
     nodes: list[GraphNode]  # by project path, then iid
     edges: list[IssueLink]  # by source, then target (in node order), then type and id
+    # A project's graph: how many of its readable issues pass the filters (the nodes hold
+    # the first `first` of them by iid), and whether that left some out.
+    issue_count: int = 0
+    truncated: bool = False
+    # Unreadable issues linked by the graph's types to a node; None when not asked for.
+    hidden_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphFilter:
+    """Which of a project's issues a graph shows: every one of `labels` (lower-cased;
+    None: any) and a state among `states` (None: any)."""
+
+    labels: tuple[str, ...] | None = None
+    states: tuple[IssueState, ...] | None = None
+
+
+def graph_filter(labels: Sequence[str] | None, states: Sequence[IssueState] | None) -> GraphFilter:
+    """The filter of these arguments, or BAD_USER_INPUT (at `labels`, `states`)."""
+    wanted: tuple[str, ...] | None = None
+    if labels:
+        given = validation.labels(labels, ["labels"])
+        wanted = tuple(label.lower() for label in given)
+    if states is not None and not states:
+        raise bad_input("states must name at least one state (or be null for all)", ["states"])
+    return GraphFilter(
+        labels=wanted,
+        states=tuple(sorted(set(states), key=lambda s: s.value)) if states else None,
+    )
+
+
+def link_kinds(link_types: Sequence[LinkType] | None) -> tuple[str, ...]:
+    """The stored kinds these API names name (an inverse name its kind); None: every kind."""
+    if link_types is None:
+        return ALL_TYPES
+    if not link_types:
+        raise bad_input("linkTypes must name at least one type", ["linkTypes"])
+    return tuple(sorted({canonical(t)[0].value for t in link_types}))
+
+
+def check_first(first: int, maximum: int = MAX_FIRST) -> int:
+    if not 1 <= first <= maximum:
+        raise bad_input(f"first must be between 1 and {maximum}", ["first"], max=maximum)
+    return first
 
 
 def parse_link_types(text: str) -> tuple[str, ...]:
@@ -96,7 +149,8 @@ async def viewer_for(pool: object, username: str | None) -> Viewer:
     return Viewer(user=user, scopes=frozenset({TokenScope.READ_API}))
 
 
-async def _readable_project(access: Access, ref: str) -> Project:
+async def readable_project(access: Access, ref: str) -> Project:
+    """The project of a reference (full path or id), or NOT_FOUND, hidden or not."""
     project = await access.project(ref)
     if project is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"project {ref!r} not found")
@@ -104,16 +158,49 @@ async def _readable_project(access: Access, ref: str) -> Project:
 
 
 async def project_graph(
-    access: Access, pool: object, reads: ExportReads, project_ref: str, types: tuple[str, ...]
+    access: Access,
+    pool: object,
+    reads: ExportReads,
+    project: Project,
+    types: tuple[str, ...],
+    *,
+    only: GraphFilter | None = None,
+    first: int | None = None,
+    hidden: bool = False,
 ) -> ExportedGraph:
-    """The project's issues (every state) and the links of these kinds that touch them,
-    with the issues of other projects at their far ends."""
-    project = await _readable_project(access, project_ref)
-    issues = await export_queries.project_graph_issues(pool, project.id, types, access.read_scope())
+    """The project's readable issues that pass `only` (every one without), the first
+    `first` of them by iid (all without), and the links of these kinds that touch them,
+    with the readable issues of other projects at their far ends. With `hidden`, how many
+    unreadable issues those links reach from a node (`hidden_count`). Two statements, three
+    with `hidden`, whatever the project's size: the bound is applied in the first."""
+    only = only or GraphFilter()
+    found = await export_queries.project_graph_issues(
+        pool,
+        project.id,
+        types,
+        access.read_scope(),
+        labels=list(only.labels) if only.labels is not None else None,
+        states=[s.value for s in only.states] if only.states is not None else None,
+        limit=first,
+    )
+    issues = found.issues
     own = {issue.id for issue in issues if issue.project_id == project.id}
-    links = await graph_queries.links_among(pool, [issue.id for issue in issues], types)
+    ids = [issue.id for issue in issues]
+    links = await graph_queries.links_among(pool, ids, types) if ids else []
     touching = [link for link in links if link.source_id in own or link.target_id in own]
-    return await _assemble(reads, issues, touching)
+    hidden_count = None
+    if hidden:
+        hidden_count = 0
+        if ids:
+            hidden_count = await reads.hidden_count_by_issues.load((frozenset(ids), types))
+    graph = await _assemble(reads, issues, touching)
+    return ExportedGraph(
+        nodes=graph.nodes,
+        edges=graph.edges,
+        issue_count=found.matching,
+        truncated=first is not None and found.matching > first,
+        hidden_count=hidden_count,
+    )
 
 
 async def issue_graph(
@@ -121,7 +208,7 @@ async def issue_graph(
 ) -> ExportedGraph:
     """The issue and its whole closure over these kinds, both ways (the `dependencies`
     field with direction BOTH and no depth bound), with the links among them."""
-    project = await _readable_project(access, project_ref)
+    project = await readable_project(access, project_ref)
     issue = await access.issue(project, iid)
     if issue is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"issue {project.full_path}#{iid} not found")

@@ -93,6 +93,9 @@ class DependencyGraph:
     edges: list[IssueLink]
     depth_reached: int
     truncated: bool
+    # Unreadable issues linked (walked types, either way) to the start or a node; None
+    # when not asked for.
+    hidden_count: int | None = None
 
 
 def order_key(issue: Issue) -> tuple[int, int]:
@@ -242,6 +245,8 @@ class GraphReads(Protocol):
     def links_among_issues(
         self,
     ) -> Loading[tuple[frozenset[int], tuple[str, ...]], list[IssueLink]]: ...
+    @property
+    def hidden_count_by_issues(self) -> Loading[tuple[frozenset[int], tuple[str, ...]], int]: ...
 
 
 class GraphService:
@@ -261,17 +266,19 @@ class GraphService:
         states: Sequence[IssueState] | None,
         first: int | None,
         rows: bool = True,
+        hidden: bool = False,
     ) -> DependencyGraph:
         """The transitive closure from `issue` (not included), nearest first. Without
         `rows` (nobody reads the nodes or edges), only how far it goes and whether it was
-        cut: `nodes` and `edges` are left empty."""
+        cut: `nodes` and `edges` are left empty. With `hidden`, how many issues the viewer
+        may not read are linked by these types to the issue or a node (`hidden_count`)."""
         limit = MAX_NODES if first is None else first
         if not 1 <= limit <= MAX_NODES:
             raise bad_input(f"first must be between 1 and {MAX_NODES}", ["first"])
         walk = make_walk(types, direction, max_depth, states)
         # One level further than asked, to know whether the bound cut anything off.
         probe = dataclasses.replace(walk, max_depth=max_depth + 1)
-        if not rows:
+        if not rows and not hidden:
             distances = await self.reads.graph_walks.distances(issue.id, probe)
             within_count = sum(1 for d in distances if d <= max_depth)
             return DependencyGraph(
@@ -284,12 +291,16 @@ class GraphService:
         within = [r for r in reached if r.distance <= max_depth]
         shown = within[:limit]
         ids = frozenset([issue.id, *(r.issue.id for r in shown)])
-        edges = await self.reads.links_among_issues.load((ids, types))
+        edges = await self.reads.links_among_issues.load((ids, types)) if rows else []
+        hidden_count = None
+        if hidden:
+            hidden_count = await self.reads.hidden_count_by_issues.load((ids, types))
         return DependencyGraph(
-            nodes=[(r.issue, r.distance) for r in shown],
+            nodes=[(r.issue, r.distance) for r in shown] if rows else [],
             edges=edges,
             depth_reached=max((r.distance for r in shown), default=0),
             truncated=len(within) < len(reached) or len(within) > limit,
+            hidden_count=hidden_count,
         )
 
     async def dependency_order(self, project_id: int) -> list[int]:

@@ -428,18 +428,24 @@ class GraphIndex:
         self._changed = 0
 
     async def rows(
-        self, cache: RowCache[R], ids: list[int], read: Callable[[list[int]], Awaitable[list[R]]]
+        self,
+        cache: RowCache[R],
+        ids: list[int],
+        read: Callable[[list[int]], Awaitable[list[R]]],
+        *,
+        keep: bool = True,
     ) -> tuple[dict[int, R], list[R]]:
         """The rows of these ids that exist, by id: from `cache` (one of `issue_rows`,
         `link_rows`), the others by `read` (also returned apart: they are as of now, not of
         the index's last catch-up), kept unless a catch-up changed something while they were
-        read (they might predate a change it dropped)."""
+        read (they might predate a change it dropped), or unless `keep` is false: rows read
+        from a replica may be older than the index, and are never kept."""
         found, missing = cache.get_many(ids)
         fresh: list[R] = []
         if missing:
             since = self.applied
             fresh = await read(missing)
-            if self.applied == since:
+            if keep and self.applied == since:
                 cache.put_many((row.id, row) for row in fresh)
             found.update((row.id, row) for row in fresh)
         return found, fresh
@@ -586,6 +592,20 @@ class GraphIndex:
     def links_among(self, ids: Ints, types: Iterable[str]) -> Ints:
         """Ids of the live links of `types` whose two ends are both in `ids`, in order."""
         return np.sort(self.edges_among(ids, types)[2])
+
+    def hidden_neighbours(self, ids: Sequence[int], types: Iterable[str], viewer: Viewer) -> int:
+        """How many distinct existing issues the viewer may not read are linked by live
+        links of `types` to one of `ids`, either way: `export.hidden_neighbours`."""
+        start = np.asarray(ids, dtype=np.int64)
+        start = start[(start >= 0) & (start < len(self.project))]
+        if not start.size:
+            return 0
+        mask = type_mask(types)
+        ends = np.unique(
+            np.concatenate([self.out.gather(start, mask)[0], self.into.gather(start, mask)[0]])
+        )
+        ends = ends[self.project[ends] > 0]
+        return int((~self.visible(ends, viewer)).sum())
 
     def project_issues(self, project_id: int, viewer: Viewer, *, opened_only: bool) -> Ints:
         """Ids of the project's issues the viewer may read (open ones only, if asked)."""

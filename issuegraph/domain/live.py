@@ -141,6 +141,11 @@ class Hub(Generic[R]):
         self._wake.set()
 
     @property
+    def position(self) -> Position | None:
+        """Where the reader is in the log (None while nobody subscribes)."""
+        return self._position
+
+    @property
     def window(self) -> int:
         """Events in the window now."""
         return len(self._events) - self._head

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from issuegraph.db.queries import export as export_queries
 from issuegraph.db.queries import graph as graph_queries
 from issuegraph.db.queries import issues as issue_queries
 from issuegraph.db.queries import links as link_queries
@@ -92,7 +93,10 @@ class GraphWalks:
         """The issues of these ids that exist, from the index's cache or the database."""
         assert self.index is not None  # noqa: S101  (only with an index)
         found, _ = await self.index.rows(
-            self.index.issue_rows, ids, functools.partial(issue_queries.issues_by_ids, self.pool)
+            self.index.issue_rows,
+            ids,
+            functools.partial(issue_queries.issues_by_ids, self.pool),
+            keep=self.pool is self.index.pool,
         )
         return found
 
@@ -105,7 +109,10 @@ class GraphWalks:
         `types` and both ends `inside`."""
         assert self.index is not None  # noqa: S101  (only with an index)
         found, fresh = await self.index.rows(
-            self.index.link_rows, ids, functools.partial(link_queries.links_by_ids, self.pool)
+            self.index.link_rows,
+            ids,
+            functools.partial(link_queries.links_by_ids, self.pool),
+            keep=self.pool is self.index.pool,
         )
         for link in fresh:
             if not (
@@ -226,6 +233,16 @@ class GraphWalks:
         found = index.links_among(np.asarray(ids, dtype=np.int64), types)  # by id
         return await self._links(found.tolist(), types, set(ids))
 
+    async def hidden_counts(self, sets: list[tuple[list[int], tuple[str, ...]]]) -> list[int]:
+        """For each (issue ids, stored link types): how many distinct issues the viewer
+        may not read are linked by one of those types to one of the ids, either way (a
+        number the graph page shows; which ones, never)."""
+        current = await self._current()
+        if current is None:
+            return await export_queries.hidden_neighbours(self.pool, sets, self.scope)
+        index, viewer = current
+        return [index.hidden_neighbours(ids, types, viewer) for ids, types in sets]
+
     async def shortest_path(
         self, source: int, target: int, types: tuple[str, ...], *, directed: bool, max_depth: int
     ) -> list[int] | None:
@@ -305,6 +322,13 @@ class LinksAmongIssuesLoader(GraphLoader[AmongKey, "list[IssueLink]"]):
             [link for link in links[types] if link.source_id in ids and link.target_id in ids]
             for ids, types in keys
         ]
+
+
+class HiddenCountByIssuesLoader(GraphLoader[AmongKey, int]):
+    """How many unreadable issues are linked to each set of issues: one read for all."""
+
+    async def batch(self, keys: list[AmongKey]) -> list[int]:
+        return await self.walks.hidden_counts([(sorted(ids), types) for ids, types in keys])
 
 
 class ReadyIssuePageByProjectLoader(GraphLoader[ReadyPageKey, "list[Issue]"]):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from issuegraph.loaders.core import Loader
 from issuegraph.loaders.graph import (
     GraphWalks,
+    HiddenCountByIssuesLoader,
     LinksAmongIssuesLoader,
     ReadyIssueCountByProjectLoader,
     ReadyIssuePageByProjectLoader,
@@ -154,6 +155,10 @@ class Loaders:
         return LinksAmongIssuesLoader(self)
 
     @cached_property
+    def hidden_count_by_issues(self) -> HiddenCountByIssuesLoader:
+        return HiddenCountByIssuesLoader(self)
+
+    @cached_property
     def ready_issue_page_by_project(self) -> ReadyIssuePageByProjectLoader:
         return ReadyIssuePageByProjectLoader(self)
 
@@ -260,6 +265,7 @@ class Loaders:
             "walk_by_issue",
             "rollup_by_issue",
             "links_among_issues",
+            "hidden_count_by_issues",
             "ready_issue_page_by_project",
             "ready_issue_count_by_project",
         ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from issuegraph.rest import gitlab, jira, sourcecraft
+from issuegraph.rest import gitlab, graph_export, jira, sourcecraft
 from issuegraph.rest.reference import reference_page
 
 # The reference of the endpoints below, linked from the playground.
@@ -20,3 +20,5 @@ def setup_rest(app: web.Application) -> None:
     for prefix in jira.PREFIXES:
         app.router.add_route("*", prefix + "/{tail:.*}", jira_handler)
     app.router.add_route("*", sourcecraft.PREFIX + "/{tail:.*}", sourcecraft.handler())
+    # The graph page's download: the text `issuegraph graph` prints.
+    app.router.add_route("*", graph_export.PATH, graph_export.handler())

@@ -20,6 +20,7 @@ import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from issuegraph import routing
 from issuegraph.context import Reads
 from issuegraph.domain.access import Access
 from issuegraph.domain.auth import authenticate
@@ -34,7 +35,7 @@ from issuegraph.schema.errors import (
     RequestErrorCode,
     operational_code,
 )
-from issuegraph.state import DATABASE, GRAPH, REQUEST_ID, SETTINGS
+from issuegraph.state import GRAPH, REQUEST_ID, SETTINGS
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -241,9 +242,8 @@ async def read_object(call: Call, *, forms: bool = False) -> dict[str, Any]:
 CallHandler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 
-async def _call(request: web.Request) -> Call:
+async def _call(request: web.Request, pool: Any) -> Call:
     settings = request.app[SETTINGS]
-    pool = request.app[DATABASE].pool
     viewer = await authenticate(pool, request.headers)
     reads = Reads.of(pool, viewer, request.app.get(GRAPH))
     return Call(
@@ -264,13 +264,11 @@ def endpoint(dialect: Dialect, route: Callable[[web.Request], CallHandler]) -> H
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = request[REQUEST_ID]
         settings = request.app[SETTINGS]
-        call: Call | None = None
+        calls: list[Call] = []  # at most two: a replica's that could not serve, the primary's
         deadline = asyncio.timeout(settings.request_timeout_seconds)
         try:
             async with deadline:
-                handler = route(request)
-                call = await _call(request)
-                return await handler(call)
+                return await _routed(request, route(request), calls)
         # Each refusal is answered in its except block (no exception outlives it).
         except RestError as error:
             answer = _answer(dialect, error, request_id)
@@ -289,11 +287,55 @@ def endpoint(dialect: Dialect, route: Callable[[web.Request], CallHandler]) -> H
         except Exception as error:  # noqa: BLE001  (answered in the facade's shape, logged)
             answer = _answer(dialect, _failure(error, expired=deadline.expired()), request_id)
         finally:
-            if call is not None:
+            for call in calls:
                 call.loaders.close()
         return answer
 
     return handle
+
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _routed(
+    request: web.Request, handler: CallHandler, calls: list[Call]
+) -> web.StreamResponse:
+    """Run the handler where it belongs (issuegraph/routing.py): a GET on a replica caught
+    up with the client, anything else on the primary; a write's answer carries its
+    position. A replica that cannot serve (a token newer than it, or lost under the
+    request) leaves the read to the primary: it never fails a request."""
+    reads_only = request.method in _READS
+    choice = routing.for_read(request) if reads_only else routing.for_write(request)
+    if choice.database != "primary":
+        try:
+            return await _served(request, handler, choice, calls)
+        except Exception as error:
+            if not _replica_cannot_serve(error):
+                raise
+            if not isinstance(error, UnauthenticatedError):
+                routing.replica_lost(request, choice, error)
+            choice = routing.fallback(request)
+    response = await _served(request, handler, choice, calls)
+    if not reads_only and response.status < 400:  # noqa: PLR2004
+        await routing.note_write(request, response)
+    return response
+
+
+async def _served(
+    request: web.Request, handler: CallHandler, choice: routing.ReadChoice, calls: list[Call]
+) -> web.StreamResponse:
+    call = await _call(request, choice.pool)
+    calls.append(call)
+    response = await handler(call)
+    routing.counted(choice)
+    return response
+
+
+def _replica_cannot_serve(error: Exception) -> bool:
+    """A token newer than the replica, or the replica lost: the primary answers instead."""
+    if isinstance(error, UnauthenticatedError):
+        return True
+    return operational_code(error) is RequestErrorCode.DATABASE_UNAVAILABLE
 
 
 def _failure(error: Exception, *, expired: bool) -> RestError:

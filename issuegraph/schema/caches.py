@@ -12,14 +12,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+
+from issuegraph.context import Context
+from issuegraph.schema.limits import QueryLimits
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
+
+    from issuegraph.config import Settings
 
 # Distinct query texts remembered; a parsed document of the largest query allowed
 # (10,000 characters) takes well under a megabyte.
@@ -30,6 +35,22 @@ MAX_DOCUMENTS = 512
 def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
     # A text that does not parse raises, and lru_cache keeps nothing for it.
     return parse(query, **dict(options))
+
+
+def operation_of(
+    query: str, operation_name: str | None, settings: Settings
+) -> OperationType | None:
+    """The type of the operation a request runs (query, mutation, subscription), or None
+    when it will be refused before running: over a text limit, not parsing, no such
+    operation. The parse lands in the cache that execution reads from."""
+    if QueryLimits.text_refusal(query, settings) is not None:
+        return None
+    try:
+        document = _parse(query, ())  # Strawberry's parse options by default: none
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    return None if operation is None else operation.operation
 
 
 @lru_cache(maxsize=MAX_DOCUMENTS)
@@ -50,6 +71,8 @@ class DocumentCache(SchemaExtension):
         if execution.query is not None and execution.graphql_document is None:
             options = tuple(sorted(execution.parse_options.items()))
             execution.graphql_document = _parse(execution.query, options)
+        if execution.graphql_document is not None and isinstance(execution.context, Context):
+            execution.context.operation_name = execution.operation_name
         yield
 
     def on_validate(self) -> Iterator[None]:

@@ -42,6 +42,35 @@ class DependencyGraph:
     )
     depth_reached: int = strawberry.field(description="The largest distance among the nodes.")
     truncated: bool = strawberry.field(description="True when maxDepth or first left issues out.")
+    hidden_count: int = strawberry.field(
+        description="How many distinct issues the viewer may not read are linked, by the "
+        "walked link types (either way), to this issue or to one of the nodes: a number "
+        "only, never which ones. Worked out only when selected."
+    )
+
+
+@strawberry.type(
+    description="A project's dependency graph: its issues that pass the filters (the first "
+    "`first` by iid), the readable issues of other projects they link to, and the links."
+)
+class ProjectGraph:
+    nodes: list[LazyIssue] = strawberry.field(
+        description="The project's selected issues and, at the far end of their links, the "
+        "readable issues of other projects; by project path, then iid."
+    )
+    edges: list[IssueLink] = strawberry.field(
+        description="The links of the asked types with both ends among the nodes and at least "
+        "one among the project's selected issues."
+    )
+    issue_count: int = strawberry.field(
+        description="How many of the project's issues the viewer may read pass the filters."
+    )
+    truncated: bool = strawberry.field(description="issueCount > first: some were left out.")
+    hidden_count: int = strawberry.field(
+        description="How many distinct issues the viewer may not read are linked, by the "
+        "asked types, to one of the nodes: a number only, never which ones. Worked out only "
+        "when selected."
+    )
 
 
 @strawberry.type(description="How far along the issues of a closure are (GitHub style).")

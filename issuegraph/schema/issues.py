@@ -23,6 +23,7 @@ from strawberry import relay
 
 from issuegraph import models
 from issuegraph.context import Info
+from issuegraph.domain import export as graph_export
 from issuegraph.domain import graph
 from issuegraph.domain import webhooks as hook_rules
 from issuegraph.domain.graph import DEFAULT_MAX_DEPTH, Direction, GraphService
@@ -32,7 +33,13 @@ from issuegraph.models import EventKind, IssueState, Role, Visibility
 from issuegraph.schema.enums import IssueSort, IssueStateEvent
 from issuegraph.schema.events import ChangeEventConnection, Makers, load_event_page
 from issuegraph.schema.execution import Models, in_place, reads_model
-from issuegraph.schema.graph import CriticalPath, DependencyGraph, DependencyNode, Rollup
+from issuegraph.schema.graph import (
+    CriticalPath,
+    DependencyGraph,
+    DependencyNode,
+    ProjectGraph,
+    Rollup,
+)
 from issuegraph.schema.links import IssueLink, LinkedIssueConnection, LinkedIssueEdge
 from issuegraph.schema.lookahead import (
     BLOCKS,
@@ -199,6 +206,47 @@ class Project(relay.Node):
             edges=edges,
             page_info=page_info(edges, len(page.issues) > limit, after),
             counter=count,
+        )
+
+    @strawberry.field(
+        description="The project's dependency graph, as the graph page and `issuegraph graph` "
+        "show it: its issues the viewer may read that have every one of `labels` "
+        "(case-insensitively; null or [] for any) and a state in `states` (null for any), the "
+        "first `first` (1 to 1000) by iid, the readable issues of other projects at the far "
+        "end of their links, and the links of `linkTypes` among them (an inverse name counts "
+        "as its kind; null for every kind)."
+    )
+    async def graph(
+        self,
+        info: Info,
+        labels: list[str] | None = None,
+        states: list[IssueState] | None = None,
+        link_types: list[LinkType] | None = None,
+        first: int = graph_export.DEFAULT_FIRST,
+    ) -> ProjectGraph:
+        ctx = info.context
+        graph_export.check_first(first)
+        only = graph_export.graph_filter(labels, states)
+        types = graph_export.link_kinds(link_types)
+        found = await graph_export.project_graph(
+            ctx.access,
+            ctx.pool,
+            ctx.loaders,
+            self.model,
+            types,
+            only=only,
+            first=first,
+            hidden=selects(info, "hiddenCount"),
+        )
+        issues = [node.issue for node in found.nodes]
+        await ctx.loaders.prefetch_issue_relations(issues, related(info, ("nodes",)))
+        made = {issue.id: Issue.from_model(issue) for issue in issues}
+        return ProjectGraph(
+            nodes=list(made.values()),
+            edges=[issue_link(link, made) for link in found.edges],
+            issue_count=found.issue_count,
+            truncated=found.truncated,
+            hidden_count=found.hidden_count or 0,
         )
 
     @strawberry.field(
@@ -491,6 +539,7 @@ class Issue(relay.Node):
             states=states,
             first=first,
             rows=selects(info, "nodes", "edges"),
+            hidden=selects(info, "hiddenCount"),
         )
         # Given as models: the selections that read only fields of the models complete
         # them without a schema object made (`Models`); others get the objects, made once
@@ -501,6 +550,7 @@ class Issue(relay.Node):
             edges=cast("list[IssueLink]", Models(found.edges, made.link)),
             depth_reached=found.depth_reached,
             truncated=found.truncated,
+            hidden_count=found.hidden_count or 0,
         )
 
     @strawberry.field(description="Open issues that block this one, transitively, nearest first.")

@@ -44,6 +44,8 @@ from graphql import (
 from graphql.language import Lexer
 from strawberry.extensions import SchemaExtension
 
+from issuegraph.domain.export import DEFAULT_FIRST as GRAPH_DEFAULT_FIRST
+from issuegraph.domain.export import MAX_FIRST as GRAPH_MAX_FIRST
 from issuegraph.domain.graph import MAX_NODES
 from issuegraph.schema.errors import RequestErrorCode
 from issuegraph.schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -63,6 +65,7 @@ PAGE_ARGUMENTS = ("first", "last")
 # 1..MAX_PAGE_SIZE items (DEFAULT_PAGE_SIZE without `first`).
 PAGE_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
     ("Issue", "dependencies"): (MAX_NODES, MAX_NODES),
+    ("Project", "graph"): (GRAPH_DEFAULT_FIRST, GRAPH_MAX_FIRST),
 }
 # The estimate saturates here: a client can read it exactly (JavaScript's largest safe
 # integer), and a query built to overflow any sane bound is still just "too costly".
@@ -375,7 +378,7 @@ class QueryLimits(SchemaExtension):
         execution = self.execution_context
         settings = getattr(execution.context, "settings", None)
         if settings is not None and execution.query is not None:
-            error = self._check_text(execution.query, settings)
+            error = self.text_refusal(execution.query, settings)
             if error is not None:
                 # Raised before parsing: Strawberry answers with this error alone.
                 raise error
@@ -401,7 +404,8 @@ class QueryLimits(SchemaExtension):
         yield
 
     @staticmethod
-    def _check_text(query: str, limits: Settings) -> GraphQLError | None:
+    def text_refusal(query: str, limits: Settings) -> GraphQLError | None:
+        """Why a query text is refused before parsing (length, tokens), or None."""
         if len(query) > limits.max_query_length:
             return too_complex(
                 f"The query is {len(query)} characters long; the limit is "
