@@ -1,10 +1,14 @@
-# The two commands of the README: `make serve` and `make test`. Both set up everything
-# they need (a virtualenv in .venv with the package and its test tools, at the versions of
-# requirements.lock) on first use.
+# The two commands of the README: `make serve` and `make test`. Both set up what they need
+# on first use, in a virtualenv in .venv at the versions of requirements.lock: `make serve`
+# the package and its runtime dependencies only, `make test` (and lint, typecheck, pytest)
+# the test and bench extras as well.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# What serving needs: `pip install -e .`.
+SERVE_STAMP := $(VENV)/.serve-stamp
+# Everything: the serve install plus the test and bench extras (`make install`).
 STAMP := $(VENV)/.installed-stamp
 
 # Exact versions of every distribution .venv holds (runtime + test + bench extras), for
@@ -24,7 +28,7 @@ LOCK_COMPILE = $(UV) pip compile pyproject.toml --extra test --extra bench \
 LATEST := .venv-latest
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint typecheck pytest schema clean playground chromium \
+.PHONY: install install-serve serve test lint typecheck pytest schema clean playground chromium \
 	lock lock-upgrade test-latest
 
 # The GraphiQL playground (graphql_playground/, an npm project) is built to static files
@@ -40,14 +44,24 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Installed from the lock: pip resolves pyproject.toml's requirements with the lock as
 # constraints, then tools/deps.py fails when something installed is not the lock's version
-# (a dependency added to pyproject.toml without `make lock`).
-$(STAMP): pyproject.toml $(LOCK)
+# (a dependency added to pyproject.toml without `make lock`). The full install builds on
+# the serve install, so `make serve` then `make test` installs each package once.
+$(SERVE_STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	$(BIN)/python tools/deps.py check $(LOCK)
-	touch $(STAMP)
+	touch $@
 
+$(STAMP): $(SERVE_STAMP)
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test,bench]'
+	$(BIN)/python tools/deps.py check $(LOCK) test bench
+	touch $@
+
+## install-serve: .venv with what `issuegraph serve` needs (the package, its runtime dependencies)
+install-serve: $(SERVE_STAMP)
+
+## install: .venv with the test and bench extras too (what make test, lint and typecheck use)
 install: $(STAMP)
 
 $(UV_STAMP):
@@ -92,10 +106,10 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## serve: demo data + the GraphQL endpoint at http://localhost:8080/graphql
-serve: $(STAMP) playground
-	$(BIN)/issuegraph seed --demo
-	$(BIN)/issuegraph serve
+## serve: demo data + the GraphQL endpoint at http://localhost:8080/graphql, and a new
+## token for alice printed once it listens (the runtime install only, no test tools)
+serve: $(SERVE_STAMP) playground
+	$(BIN)/issuegraph serve --demo
 
 ## test: lint (ruff, the import contracts), type-check, then the whole suite against a real PostgreSQL
 test: playground chromium lint typecheck pytest
@@ -113,7 +127,7 @@ pytest: $(STAMP) playground chromium
 	ISSUEGRAPH_E2E=required $(BIN)/pytest
 
 ## schema: rewrite schema.graphql from the code (the snapshot test compares the two)
-schema: $(STAMP)
+schema: $(SERVE_STAMP)
 	$(BIN)/issuegraph schema > schema.graphql
 
 clean:

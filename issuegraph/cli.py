@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import gc
 import logging
 import sys
@@ -19,6 +20,8 @@ from issuegraph.models import IssueState, TokenScope
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
+
+    from aiohttp import web
 
     from issuegraph.db.database import Database
 
@@ -61,17 +64,66 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     logging.getLogger(__name__).info("serving on http://%s:%s/graphql", host, port)
     app = create_app(settings)
+    demo_tokens: list[str] = []
+    if args.demo:
+        # After the application's own start-up (the database is open), before listening.
+        app.on_startup.append(functools.partial(_prepare_demo, tokens=demo_tokens))
     tune_gc()
     web.run_app(
         app,
         host=host,
         port=port,
-        print=None,
+        # Called once the server listens: the token is the last thing on the screen.
+        print=(lambda _banner: _print_demo_token(demo_tokens, host, port)) if args.demo else None,
         access_log=None,
         # uvloop's event loop and transports cut the per-request overhead of the loop.
         loop=uvloop.new_event_loop(),
     )
     return 0
+
+
+async def _prepare_demo(app: web.Application, *, tokens: list[str]) -> None:
+    """The demo data (when missing) and a new demo token, kept in `tokens` for the banner."""
+    from issuegraph.demo import DEMO_TOKEN_USER, issue_demo_token, seed_demo  # noqa: PLC0415
+    from issuegraph.state import DATABASE  # noqa: PLC0415
+
+    log = logging.getLogger(__name__)
+    pool = app[DATABASE].pool
+    if await seed_demo(pool):
+        log.info("demo data created")
+    try:
+        tokens.append(await issue_demo_token(pool))
+    except DomainError as error:  # the demo's users were removed from this database
+        log.warning("no demo token for %s: %s", DEMO_TOKEN_USER, error.message)
+
+
+def _browser_url(host: str, port: int) -> str:
+    if host in {"", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"}:  # noqa: S104  (a name)
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/graphql"
+
+
+def _print_demo_token(tokens: list[str], host: str, port: int) -> None:
+    """The demo's ready-made token and how to use it, on stdout (the logs are on stderr)."""
+    from issuegraph.demo import DEMO_TOKEN_NAME, DEMO_TOKEN_SCOPE, DEMO_TOKEN_USER  # noqa: PLC0415
+
+    if not tokens:
+        return
+    token, url = tokens[-1], _browser_url(host, port)
+    query = """'{"query": "{ viewer { username } }"}'"""
+    print(
+        "",
+        f"Demo token for {DEMO_TOKEN_USER} ({DEMO_TOKEN_SCOPE.value} scope): {token}",
+        f"  Playground: {url}  (sign in: paste the token)",
+        f'  curl:       curl -H "Authorization: Bearer {token}" '
+        f"-H 'Content-Type: application/json' -d {query} {url}",
+        f'  A new token each start; the previous "{DEMO_TOKEN_NAME}" token is revoked.',
+        "",
+        sep="\n",
+        flush=True,
+    )
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -233,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP server (GraphQL at /graphql)")
     serve.add_argument("--host", help="address to bind (default ISSUEGRAPH_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default ISSUEGRAPH_PORT or 8080)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the demo data when missing, and once listening print a new token for "
+        "alice (named 'demo', the previous one revoked) with how to use it",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")

@@ -79,8 +79,9 @@ class Settings:
     statement_timeout_ms: int = 10_000
     # A whole request's time limit, in seconds.
     request_timeout_seconds: float = 30.0
-    # "json" (one JSON object a line) or "text".
-    log_format: str = "json"
+    # "json" (one JSON object a line), "text" (a line for a person to read), or "auto":
+    # text when stderr is a terminal, JSON otherwise.
+    log_format: str = "auto"
     # Webhooks (docs/events.md, "Webhooks"): how often the delivery worker looks for work
     # (0: no worker in this process), one request's time limit, the attempts a delivery
     # gets, the consecutive failures that disable a hook, the retry backoff (first delay
@@ -149,7 +150,7 @@ class Settings:
             max_body_bytes=_int("ISSUEGRAPH_MAX_BODY_BYTES", 1_048_576, minimum=1024),
             statement_timeout_ms=_int("ISSUEGRAPH_STATEMENT_TIMEOUT_MS", 10_000, minimum=0),
             request_timeout_seconds=_int("ISSUEGRAPH_REQUEST_TIMEOUT_MS", 30_000, minimum=1) / 1000,
-            log_format=_choice("ISSUEGRAPH_LOG_FORMAT", ("json", "text"), "json"),
+            log_format=_choice("ISSUEGRAPH_LOG_FORMAT", ("auto", "json", "text"), "auto"),
             webhook_poll_ms=_int("ISSUEGRAPH_WEBHOOK_POLL_MS", 1000, minimum=0),
             webhook_timeout_ms=_int("ISSUEGRAPH_WEBHOOK_TIMEOUT_MS", 10_000, minimum=1),
             webhook_max_attempts=_int("ISSUEGRAPH_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),

@@ -7,10 +7,13 @@ from typing import Any
 
 from issuegraph.db.database import transaction
 from issuegraph.db.queries import projects as project_queries
+from issuegraph.db.queries import tokens as token_queries
 from issuegraph.db.queries import users as user_queries
 from issuegraph.domain import issues as issue_service
 from issuegraph.domain import projects as project_service
 from issuegraph.domain.access import Access
+from issuegraph.domain.auth import create_token
+from issuegraph.domain.errors import not_found
 from issuegraph.domain.link_types import LinkType
 from issuegraph.domain.links import LinkRequest, LinkService
 from issuegraph.domain.users import create_user
@@ -127,6 +130,11 @@ LINKS: list[tuple[str, int, LinkType, str, int]] = [
 DEMO_LOCK_KEY = 0x1554E6_DE40
 DEMO_MAX_LINKS = 1000
 
+# `issuegraph serve --demo` hands out one ready token a start: alice owns every project.
+DEMO_TOKEN_USER = "alice"  # noqa: S105  (a username)
+DEMO_TOKEN_NAME = "demo"  # noqa: S105  (a token's label)
+DEMO_TOKEN_SCOPE = TokenScope.API
+
 
 async def seed_demo(pool: Any) -> bool:
     """Create the demo data unless it is there already; True when something was created.
@@ -202,3 +210,20 @@ async def _create_demo(pool: Any) -> None:
             for source_path, source_iid, link_type, target_path, target_iid in LINKS
         ]
     )
+
+
+async def issue_demo_token(pool: Any) -> str:
+    """A new `api` token for alice named "demo"; her earlier "demo" tokens are revoked.
+
+    A token is stored as a digest and cannot be shown again, so each start of the demo
+    issues a new one; revoking the last one keeps them from piling up. Both or neither.
+    """
+    async with transaction(pool) as conn:
+        users = await user_queries.users_by_usernames(conn, [DEMO_TOKEN_USER])
+        if not users:
+            raise not_found(f"User {DEMO_TOKEN_USER!r}", ["username"])
+        await token_queries.revoke_tokens_named(conn, user_id=users[0].id, name=DEMO_TOKEN_NAME)
+        _, token = await create_token(
+            conn, DEMO_TOKEN_USER, scopes=[DEMO_TOKEN_SCOPE], name=DEMO_TOKEN_NAME
+        )
+    return token

@@ -1,4 +1,4 @@
-"""Log lines: one JSON object each (or plain text), stamped with the current request's id.
+"""Log lines: one JSON object each, or a line for a person, stamped with the request's id.
 
 The request-id middleware sets `REQUEST_ID` for the life of a request, so every record
 logged while handling it (by us, Strawberry, asyncpg or aiohttp) carries the id the
@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 from contextvars import ContextVar
 from typing import IO, Any
 
@@ -18,7 +19,8 @@ import orjson
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("issuegraph_request_id", default=None)
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Our own loggers' common prefix, left out of text lines: `issuegraph.access` shows as `access`.
+_PACKAGE_PREFIX = "issuegraph."
 # The attributes every LogRecord has; anything else on a record came through `extra=`.
 _RECORD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys()
@@ -62,23 +64,38 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """The classic line, with ` [request <id>]` when there is one."""
+    """A line for a person at a terminal: local time to the second, level, a short logger
+    name, the message, and ` [request <id>]` while a request is handled.
 
-    def __init__(self) -> None:
-        super().__init__(TEXT_FORMAT)
+        15:07:44 INFO    access: POST /graphql 200 3.2ms IssuePage [request 3f9c2a7e]
+    """
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  (logging's name)
-        line = super().formatMessage(record)
+        when = time.strftime("%H:%M:%S", time.localtime(record.created))
+        name = record.name.removeprefix(_PACKAGE_PREFIX)
+        line = f"{when} {record.levelname:<7} {name}: {record.message}"
         request_id = _request_id(record)
         return line if request_id is None else f"{line} [request {request_id}]"
+
+
+def resolve_format(log_format: str, stream: IO[str]) -> str:
+    """ "json" or "text": `auto` is text for a terminal, JSON for a pipe, a file or a collector."""
+    if log_format != "auto":
+        return log_format
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return "json"
 
 
 def configure_logging(
     level: str, log_format: str, stream: IO[str] | None = None
 ) -> logging.Handler:
-    """Send every log record to `stream` (stderr) in `log_format` ("json" or "text")."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    """Send every log record to `stream` (stderr) in `log_format`: "json", "text" or "auto"."""
+    target = stream if stream is not None else sys.stderr
+    handler = logging.StreamHandler(target)
+    text = resolve_format(log_format, target) == "text"
+    handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root = logging.getLogger()
     for existing in root.handlers[:]:
         root.removeHandler(existing)

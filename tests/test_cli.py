@@ -85,6 +85,7 @@ async def test_every_command_has_help(database_url):
     for name in ("serve", "migrate", "users", "tokens", "seed", "schema"):
         assert name in by_command[""]
     assert "--port" in by_command["serve"]
+    assert "--demo" in by_command["serve"]
     assert "--admin" in by_command["users create"]
     assert "--scope" in by_command["tokens create"]
     assert "--expires-in-days" in by_command["tokens create"]

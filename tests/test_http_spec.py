@@ -872,7 +872,7 @@ def test_text_log_lines_name_the_request_too():
         as_json = json.loads(JsonFormatter().format(record))
     finally:
         REQUEST_ID.reset(token)
-    assert text.endswith("WARNING issuegraph.x: hello you [request abc-1]")
+    assert text.endswith(" WARNING x: hello you [request abc-1]")
     assert as_json["request_id"] == "abc-1"
     assert as_json["message"] == "hello you"
     assert "request_id" not in json.loads(JsonFormatter().format(record))

