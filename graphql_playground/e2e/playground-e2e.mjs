@@ -3,7 +3,6 @@
 // runs it against a real `issuegraph serve` and asserts on it.
 //
 //   node e2e/playground-e2e.mjs '{"baseUrl": "http://127.0.0.1:8080", "artifacts": "...",
-//     "graph": {"project": "acme/platform", "iid": 5, "direction": "BOTH", "types": [...]},
 //     "token": "...", "live": {"publicLink": {...}, "foreignSocket": "ws://..."}}'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -545,101 +544,6 @@ async function watchOnce(page, sockets) {
   };
 }
 
-async function graphView(context) {
-  const page = await context.newPage();
-  const g = config.graph;
-  const query = new URLSearchParams({
-    project: g.project,
-    iid: String(g.iid),
-    direction: g.direction,
-    types: g.types.join(','),
-  });
-  const response = await page.goto(`${origin}/graphql/graph?${query}`, { waitUntil: 'load' });
-  out.graph = {
-    status: response.status(),
-    csp: response.headers()['content-security-policy'] ?? null,
-  };
-  const canvas = page.locator('#graph');
-  const settled = '#graph[data-state="ready"], #graph[data-state="error"]';
-  await page.locator(settled).waitFor({ timeout });
-  out.graph.anonymous = await graphState(page);
-
-  // Click a node: its details show. Double-click it: the graph is drawn around it.
-  const target = await page.evaluate(() => {
-    const cy = window.__issuegraphCy;
-    const node = cy.nodes().filter((n) => !n.hasClass('start'))[0];
-    const pos = node.renderedPosition();
-    return { x: pos.x, y: pos.y, reference: node.data('issue').reference, iid: node.data('issue').iid };
-  });
-  const box = await canvas.boundingBox();
-  await page.mouse.click(box.x + target.x, box.y + target.y);
-  await page.waitForFunction(
-    (ref) => document.querySelector('#graph-details h3')?.textContent === ref,
-    target.reference,
-    { timeout },
-  );
-  out.graph.clicked = {
-    reference: target.reference,
-    details: await page.locator('#graph-details').innerText(),
-  };
-  await page.mouse.dblclick(box.x + target.x, box.y + target.y);
-  await page.waitForFunction(
-    (iid) => new URLSearchParams(window.location.search).get('iid') === String(iid)
-      && document.querySelector('#graph')?.dataset.state === 'ready',
-    target.iid,
-    { timeout },
-  );
-  out.graph.recentred = { url: page.url(), ...(await graphState(page)) };
-  await page.goBack();
-  await page.waitForFunction(
-    (iid) => new URLSearchParams(window.location.search).get('iid') === String(iid)
-      && document.querySelector('#graph')?.dataset.state === 'ready',
-    g.iid,
-    { timeout },
-  );
-
-  if (config.token) {
-    await page.fill('#graph-form input[name=token]', config.token);
-    const before = (await graphState(page)).nodeCount;
-    await page.click('#graph-form button[type=submit]');
-    await page.waitForFunction(
-      (n) => document.querySelector('#graph')?.dataset.state === 'ready'
-        && document.querySelector('#graph')?.dataset.nodeCount !== n,
-      before,
-      { timeout },
-    ).catch(() => {});
-    out.graph.signedIn = await graphState(page);
-  }
-  // A picture once the layout has settled.
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(config.artifacts, 'graph.png') });
-  seen.cspViolations.push(...(await page.evaluate(() => window.__cspViolations ?? [])));
-  await page.close();
-}
-
-async function graphState(page) {
-  return page.evaluate(() => {
-    const el = document.querySelector('#graph');
-    const cy = window.__issuegraphCy;
-    return {
-      state: el.dataset.state,
-      nodeCount: Number(el.dataset.nodeCount ?? 0),
-      edgeCount: Number(el.dataset.edgeCount ?? 0),
-      criticalCount: Number(el.dataset.criticalCount ?? 0),
-      status: document.querySelector('#graph-status')?.textContent ?? '',
-      summary: document.querySelector('#graph-summary')?.innerText ?? '',
-      references: cy ? cy.nodes().map((n) => n.data('issue').reference).sort() : [],
-      critical: cy ? cy.nodes('.critical').map((n) => n.data('issue').reference) : [],
-      colours: cy
-        ? Object.fromEntries(cy.nodes().map((n) => [n.data('issue').reference, n.style('background-color')]))
-        : {},
-      edgeColours: cy
-        ? Object.fromEntries(cy.edges().map((e) => [e.data('linkType'), e.style('line-color')]))
-        : {},
-    };
-  });
-}
-
 const userDataDir = mkdtempSync(join(tmpdir(), 'issuegraph-chromium-'));
 let failure = null;
 let context = null;
@@ -680,7 +584,6 @@ try {
     });
   });
   await playground(context);
-  await graphView(context);
   await live(context);
   await reconnect(context);
   await signIn(context);

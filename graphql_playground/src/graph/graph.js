@@ -1,6 +1,6 @@
-// An issue's dependency graph: fetched with the `dependencies` and `criticalPath` fields,
-// drawn with Cytoscape. Shared by the full-page view (/graphql/graph) and the GraphiQL
-// plugin.
+// Dependency graphs drawn with Cytoscape: an issue's (the `dependencies` and `criticalPath`
+// fields) or a project's (`Project.graph`). Shared by the full-page view (/graphql/graph)
+// and the GraphiQL plugin.
 import cytoscape from 'cytoscape';
 
 import { postGraphQL } from '../fetcher.js';
@@ -25,6 +25,12 @@ export const LINK_PHRASES = {
   CLONES: 'clones',
 };
 export const CRITICAL_COLOUR = '#ffb000';
+// The state filter's choices, as `states` takes them (all: no filter).
+export const STATE_FILTERS = { all: null, open: ['OPENED'], closed: ['CLOSED'] };
+// A project view draws at most this many of the project's issues unless told otherwise
+// (Project.graph takes 1..1000).
+export const PROJECT_FIRST = 300;
+export const PROJECT_FIRST_MAX = 1000;
 
 const ISSUE_FIELDS = `
 fragment GraphIssue on Issue {
@@ -38,16 +44,30 @@ fragment GraphIssue on Issue {
   confidential
   webUrl
   dueDate
-  assignees { username }
+  assignees { username webUrl }
   project { fullPath }
 }`;
 
 // Enum values go into the text (checked against the lists above), so the query does not
 // depend on the names of the schema's enum types.
-export function graphQuery({ direction, types, maxDepth }) {
-  if (!DIRECTIONS.includes(direction)) throw new Error(`unknown direction ${direction}`);
+function linkKinds(types) {
   const kinds = types.filter((t) => LINK_KINDS.includes(t));
   if (kinds.length === 0) throw new Error('choose at least one link type');
+  return kinds;
+}
+
+// `states: [...]` for a state filter's name ('all', 'open', 'closed'), '' for no filter.
+function statesArgument(state) {
+  const states = STATE_FILTERS[state ?? 'all'];
+  if (states === undefined) throw new Error(`unknown state ${state}`);
+  return states ? `states: [${states.join(', ')}]` : '';
+}
+
+// `hidden: true` asks how many linked issues the viewer may not read as well.
+export function graphQuery({ direction, types, maxDepth, state, hidden = false }) {
+  if (!DIRECTIONS.includes(direction)) throw new Error(`unknown direction ${direction}`);
+  const kinds = linkKinds(types);
+  const states = statesArgument(state);
   const depth = Number.isInteger(maxDepth) && maxDepth > 0 ? maxDepth : 50;
   return `query DependencyGraph($project: ID!, $iid: Int!) {
   issue(project: $project, iid: $iid) {
@@ -58,9 +78,11 @@ export function graphQuery({ direction, types, maxDepth }) {
       linkTypes: [${kinds.join(', ')}]
       maxDepth: ${depth}
       first: ${MAX_NODES}
+      ${states}
     ) {
       depthReached
       truncated
+      ${hidden ? 'hiddenCount' : ''}
       nodes { distance issue { ...GraphIssue } }
       edges { id databaseId linkType source { id } target { id } }
     }
@@ -85,6 +107,8 @@ export async function loadGraph(params, headers) {
   }
   const { dependencies, criticalPath, ...start } = issue;
   return {
+    kind: 'issue',
+    project: start.project.fullPath,
     start,
     nodes: [
       { issue: start, distance: 0 },
@@ -94,6 +118,63 @@ export async function loadGraph(params, headers) {
     criticalPath,
     depthReached: dependencies.depthReached,
     truncated: dependencies.truncated,
+    hiddenCount: dependencies.hiddenCount ?? 0,
+  };
+}
+
+// A project's graph: its issues (all, or those with `label`, in `state`), the links among
+// them of the `types` kinds and the readable issues of other projects at their far ends.
+export function projectGraphQuery({ types, state }) {
+  const kinds = linkKinds(types);
+  const states = statesArgument(state);
+  return `query ProjectGraph($project: ID!, $labels: [String!], $first: Int!) {
+  project(fullPath: $project) {
+    fullPath
+    name
+    graph(labels: $labels, linkTypes: [${kinds.join(', ')}], first: $first ${states}) {
+      issueCount
+      truncated
+      hiddenCount
+      nodes { ...GraphIssue }
+      edges { id databaseId linkType source { id } target { id } }
+    }
+  }
+}
+${ISSUE_FIELDS}`;
+}
+
+export async function loadProjectGraph(params, headers) {
+  if (!params.project) throw new Error('give a project');
+  const first = params.first ? Number(params.first) : PROJECT_FIRST;
+  if (!Number.isInteger(first) || first < 1 || first > PROJECT_FIRST_MAX) {
+    throw new Error(`the bound must be a number from 1 to ${PROJECT_FIRST_MAX}`);
+  }
+  const label = (params.label ?? '').trim();
+  const body = await postGraphQL(
+    {
+      query: projectGraphQuery(params),
+      variables: { project: params.project, labels: label ? [label] : null, first },
+    },
+    headers,
+  );
+  if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+  const project = body.data?.project;
+  if (!project) {
+    throw new Error(`no project ${params.project} that you may read (private projects need a token)`);
+  }
+  const { graph } = project;
+  return {
+    kind: 'project',
+    project: project.fullPath,
+    name: project.name,
+    label,
+    nodes: graph.nodes.map((issue) => ({ issue })),
+    edges: graph.edges,
+    issueCount: graph.issueCount,
+    // How many of the project's own issues are drawn (the rest are other projects').
+    shownCount: graph.nodes.filter((i) => i.project.fullPath === project.fullPath).length,
+    truncated: graph.truncated,
+    hiddenCount: graph.hiddenCount,
   };
 }
 
@@ -107,8 +188,8 @@ function nodeLabel(issue, startProject) {
 }
 
 function elements(graph) {
-  const startProject = graph.start.project.fullPath;
-  const onPath = graph.criticalPath.issues.map((i) => i.id);
+  const startProject = graph.project ?? graph.start.project.fullPath;
+  const onPath = (graph.criticalPath?.issues ?? []).map((i) => i.id);
   const pathSteps = new Set(onPath.slice(1).map((id, n) => `${onPath[n]}>${id}`));
   const nodes = graph.nodes.map(({ issue, distance }) => ({
     group: 'nodes',
@@ -151,7 +232,29 @@ export const MAX_NODES = 500;
 
 // A layered drawing: every link points down (a node sits one layer below the lowest
 // issue linking to it), and each layer is ordered to keep links short and uncrossed.
+// Issues with no link drawn (common in a project's graph) go in a grid below it.
 export function layered(graph) {
+  const known = new Set(graph.nodes.map((n) => n.issue.id));
+  const links = graph.edges.filter((e) => known.has(e.source.id) && known.has(e.target.id));
+  const linked = new Set(links.flatMap((e) => [e.source.id, e.target.id]));
+  const isolated = graph.nodes.filter((n) => !linked.has(n.issue.id));
+  if (isolated.length < 2) return layeredLinks(graph);
+  const drawn = layeredLinks({ nodes: graph.nodes.filter((n) => linked.has(n.issue.id)), edges: links });
+  const ys = Object.values(drawn.positions).map((p) => p.y);
+  const top = ys.length ? Math.max(...ys) + NODE_HEIGHT + 90 : 0;
+  const columns = Math.max(4, Math.ceil(Math.sqrt(isolated.length * 3)));
+  const slot = NODE_WIDTH + 40;
+  const width = Math.min(columns, isolated.length) * slot;
+  isolated.forEach((n, i) => {
+    drawn.positions[n.issue.id] = {
+      x: -width / 2 + ((i % columns) + 0.5) * slot,
+      y: top + Math.floor(i / columns) * (NODE_HEIGHT + 30),
+    };
+  });
+  return drawn;
+}
+
+function layeredLinks(graph) {
   const ids = graph.nodes.map((n) => n.issue.id);
   const known = new Set(ids);
   const links = graph.edges.filter((e) => known.has(e.source.id) && known.has(e.target.id));
@@ -432,9 +535,30 @@ export function legend() {
   );
 }
 
-export function issueDetails(issue, { onCentre } = {}) {
+// The graph page's address for a view: a project's (optionally one label's) or an issue's.
+export function graphPageUrl({ project, iid, label }) {
+  const query = new URLSearchParams({ project });
+  if (iid !== undefined && iid !== null && iid !== '') query.set('iid', String(iid));
+  else if (label) query.set('label', label);
+  return `/graphql/graph?${query}`;
+}
+
+// An issue's details; `links: true` adds links to its page (`webUrl`), its assignees'
+// pages, and the graph page's views of it, of its project and of each of its labels.
+export function issueDetails(issue, { onCentre, links = false } = {}) {
   const row = (name, value) =>
     value === null || value === undefined || value === '' ? null : h('tr', {}, h('th', {}, name), h('td', {}, value));
+  const project = issue.project.fullPath;
+  const labels = links
+    ? issue.labels.flatMap((label, i) => [
+        i ? ', ' : null,
+        h(
+          'a',
+          { href: graphPageUrl({ project, label }), title: `the graph of ${project}'s ${label} issues` },
+          label,
+        ),
+      ])
+    : issue.labels.join(', ');
   return h(
     'div',
     { className: 'ig-details' },
@@ -444,13 +568,27 @@ export function issueDetails(issue, { onCentre } = {}) {
       'table',
       {},
       row('state', h('span', { className: `ig-state ${issue.state.toLowerCase()}` }, issue.state)),
-      row('labels', issue.labels.join(', ')),
-      row('assignees', issue.assignees.map((a) => a.username).join(', ')),
+      row('labels', issue.labels.length ? labels : null),
+      row(
+        'assignees',
+        links && issue.assignees.length
+          ? issue.assignees.flatMap((a, i) => [i ? ', ' : null, h('a', { href: a.webUrl }, a.username)])
+          : issue.assignees.map((a) => a.username).join(', '),
+      ),
       row('weight', issue.weight),
       row('due', issue.dueDate),
       row('confidential', issue.confidential ? 'yes' : null),
-      row('web URL', issue.webUrl),
+      links ? null : row('web URL', issue.webUrl),
     ),
+    links
+      ? h(
+          'ul',
+          { className: 'ig-links' },
+          h('li', {}, h('a', { href: issue.webUrl, target: '_blank', rel: 'noopener' }, 'Open the issue')),
+          h('li', {}, h('a', { href: graphPageUrl({ project, iid: issue.iid }) }, 'Graph of this issue')),
+          h('li', {}, h('a', { href: graphPageUrl({ project }) }, `Graph of ${project}`)),
+        )
+      : null,
     onCentre
       ? h(
           'button',
@@ -462,6 +600,25 @@ export function issueDetails(issue, { onCentre } = {}) {
 }
 
 export function summary(graph) {
+  if (graph.kind === 'project') {
+    return h(
+      'div',
+      { className: 'ig-summary' },
+      h(
+        'p',
+        {},
+        `${graph.nodes.length} issues, ${graph.edges.length} links`,
+        graph.label ? ` (label ${graph.label})` : '',
+      ),
+      graph.truncated
+        ? h(
+            'p',
+            { className: 'ig-truncated', role: 'note' },
+            `Showing ${graph.shownCount} of ${graph.issueCount} issues; narrow by label or state.`,
+          )
+        : null,
+    );
+  }
   const path = graph.criticalPath;
   return h(
     'div',
