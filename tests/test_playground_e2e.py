@@ -228,7 +228,7 @@ def assert_stayed_on(server: str, seen: dict[str, Any]) -> None:
 
 async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(server, pool):
     _, token = await create_token(pool, "alice", scopes=[TokenScope.API])
-    anonymous = await dependencies(server, 5)
+    first_tab = await dependencies(server, 4)  # anonymous: nobody signed in yet
     (ARTIFACTS / "playground.png").unlink(missing_ok=True)
 
     report = await drive_browser(server, token)
@@ -253,7 +253,7 @@ async def test_playground_runs_a_prefilled_query_and_draws_the_dependency_graph(
     assert '"errors"' not in result
     # The graph plugin in its sidebar draws the first tab's issue, acme/platform#4 (anonymous:
     # nobody signed in yet).
-    assert playground["pluginNodeCount"] == len(graphs[4]["dependencies"]["nodes"]) + 1
+    assert playground["pluginNodeCount"] == len(first_tab["dependencies"]["nodes"]) + 1
 
     for picture in ("playground.png", "playground-live.png"):
         assert (ARTIFACTS / picture).stat().st_size > 10_000, picture
