@@ -17,6 +17,8 @@ RUNTIME_MODULES = [
     "issuegraph.cli",
     "issuegraph.app",
     "issuegraph.api",
+    "issuegraph.workers",
+    "aiohttp.worker",
     "issuegraph.demo",
     "issuegraph.export",
     "issuegraph.playground",
@@ -36,11 +38,18 @@ import deps
 at_start = set(sys.modules)  # the interpreter's own, and what .pth files load (setuptools')
 for name in sys.argv[1:]:
     importlib.import_module(name)
-by_module = metadata.packages_distributions()
+# The distribution of each installed file: a namespace package (opentelemetry) spans
+# several distributions, so a module's own file says which one it came from.
+owner = {
+    str(dist.locate_file(file).resolve()): dist.metadata["Name"]
+    for dist in metadata.distributions()
+    for file in dist.files or ()
+}
 imported = sorted({
-    deps.normalize(dist)
+    deps.normalize(owner[path])
     for module in set(sys.modules) - at_start
-    for dist in by_module.get(module.partition(".")[0], ())
+    if (path := getattr(sys.modules[module], "__file__", None))
+    and (path := str(__import__("pathlib").Path(path).resolve())) in owner
 })
 runtime = sorted({name for name, _ in deps.needed(())} | {"issuegraph"})
 print(json.dumps({"imported": imported, "runtime": runtime}))
