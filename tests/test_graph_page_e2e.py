@@ -63,6 +63,8 @@ LINK_COLOURS = {
     "DUPLICATES": "rgb(188,76,0)",
     "CLONES": "rgb(27,124,131)",
 }
+CRITICAL_COLOUR = "rgb(255,176,0)"
+START_BORDER = "rgb(31,35,40)"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE_LABEL = '<img src=x onerror="window.__owned=1">'
 # An issue of the project's view with markup in its title: the SVG export must carry it as text.
@@ -366,6 +368,18 @@ def node_label(issue: dict[str, Any]) -> str:
     return words(f"{'#' + reference.rsplit('#', 1)[1] if own else reference} {title}")
 
 
+def svg_critical(svg: str) -> dict[str, int]:
+    """The SVG's amber underlays (the critical path's outline) by what they outline."""
+    outlined = {"rect": 0, "path": 0}
+    for element in parse_svg(svg).iter():
+        tag = element.tag.removeprefix(SVG)
+        if element.get("class") == "underlay" and tag in outlined:
+            colour = element.get("fill" if tag == "rect" else "stroke") or ""
+            assert colour.replace(" ", "") == CRITICAL_COLOUR, element.attrib
+            outlined[tag] += 1
+    return outlined
+
+
 def assert_svg_fits(svg: str) -> None:
     """The viewBox holds every issue's shape."""
     root = parse_svg(svg)
@@ -541,6 +555,18 @@ async def assert_issue_views(server: str, report: dict[str, Any], expected: dict
     hidden = issue["dependencies"]["hiddenCount"]
     assert hidden > 0
     assert report["issue"]["notice"] == hidden_notice(hidden, anonymous=True)
+    # Its SVG: the critical path outlined in amber (three issues, the two links between
+    # them), the start issue's dark border.
+    svg = text_of(report["issueSvg"])
+    assert svg_critical(svg) == {"rect": 3, "path": 2}
+    assert sum(svg_links(svg).values()) == report["issue"]["edgeCount"]
+    borders = [
+        r.get("stroke-width")
+        for r in parse_svg(svg).iter(f"{SVG}rect")
+        if (r.get("stroke") or "").replace(" ", "") == START_BORDER
+    ]
+    assert borders == ["4"]
+    assert_svg_fits(svg)
     clicked = report["clicked"]["reference"]
     assert report["clicked"]["details"].startswith(clicked)
     clicked_iid = int(clicked.rsplit("#", 1)[1])
