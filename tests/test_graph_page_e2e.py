@@ -458,9 +458,8 @@ async def test_graph_page_views_filters_exports_and_sign_in(server, pool):
     assert report["noProject"]["status"] == "Give a project, such as acme/platform."
 
     await assert_project_views(server, report, expected)
-    (ARTIFACTS / "graph-project.svg").write_bytes(
-        base64.b64decode(report["exports"]["svg"]["base64"])
-    )
+    for name, export in (("project", report["exports"]["svg"]), ("issue", report["issueSvg"])):
+        (ARTIFACTS / f"graph-{name}.svg").write_bytes(base64.b64decode(export["base64"]))
     assert_exports(report, expected)
     await assert_issue_views(server, report, expected)
     assert_signing_in(report, expected, root_token)
