@@ -63,8 +63,13 @@ LINK_COLOURS = {
     "DUPLICATES": "rgb(188,76,0)",
     "CLONES": "rgb(27,124,131)",
 }
+CRITICAL_COLOUR = "rgb(255,176,0)"
+START_BORDER = "rgb(31,35,40)"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE_LABEL = '<img src=x onerror="window.__owned=1">'
+# An issue of the project's view with markup in its title: the SVG export must carry it as text.
+HOSTILE_TITLE = '<script>alert(1)</script> & "x"'
+SVG = "{http://www.w3.org/2000/svg}"
 # Addresses the page refuses with a message (the last two are views that find nothing).
 BAD = {
     "?project=acme/platform&iid=x": "The issue number must be a positive whole number",
@@ -120,7 +125,7 @@ async def server(prerequisites: None, database_url: str, pool: Any) -> AsyncIter
         yield served.base
 
 
-ISSUE_FIELDS = "reference state"
+ISSUE_FIELDS = "reference state title"
 PROJECT_GRAPH = f"""
 query($project: ID!, $labels: [String!], $states: [IssueState!], $types: [LinkType!],
       $first: Int!) {{
@@ -192,6 +197,15 @@ class Api:
         variables = {"project": PROJECT, "iid": iid, "types": LINK_KINDS}
         issue: dict[str, Any] = (await self.query(DEPENDENCIES, variables))["issue"]
         return issue
+
+    async def create_issue(self, title: str) -> None:
+        query = """
+        mutation($input: CreateIssueInput!) {
+          createIssue(input: $input) { errors { message } issue { reference } }
+        }
+        """
+        payload = await self.query(query, {"input": {"project": PROJECT, "title": title}})
+        assert payload["createIssue"]["errors"] == [], payload
 
     async def export(self, **params: str) -> str:
         async with (
@@ -307,10 +321,15 @@ def assert_stayed_on(server: str, seen: dict[str, Any]) -> None:
     assert seen["consoleErrors"] == []
 
 
+def parse_svg(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)  # noqa: S314 (the page's own export of the test's data)
+    assert root.tag == f"{SVG}svg", root.tag
+    return root
+
+
 def svg_node_shapes(svg: str) -> dict[str, int]:
     """The SVG's filled shapes by issue-state colour: one per issue drawn."""
-    root = ET.fromstring(svg)  # noqa: S314 (the page's own export of the test's data)
-    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    root = parse_svg(svg)
     fills: dict[str, int] = {}
     for element in root.iter():
         fill = (element.get("fill") or "").replace(" ", "")
@@ -318,6 +337,63 @@ def svg_node_shapes(svg: str) -> dict[str, int]:
             if fill == colour and element.tag.rsplit("}", 1)[-1] in {"path", "rect"}:
                 fills[state] = fills.get(state, 0) + 1
     return fills
+
+
+def svg_links(svg: str) -> dict[str, int]:
+    """The SVG's link lines by link-type colour: one per link drawn."""
+    kinds = {colour: kind for kind, colour in LINK_COLOURS.items()}
+    drawn: dict[str, int] = {}
+    for path in parse_svg(svg).iter(f"{SVG}path"):
+        if path.get("class") == "ig-edge":
+            kind = kinds[(path.get("stroke") or "").replace(" ", "")]
+            drawn[kind] = drawn.get(kind, 0) + 1
+    return drawn
+
+
+def svg_node_labels(svg: str) -> list[str]:
+    """Each issue's label in the SVG as one line of text (its wrapped lines joined)."""
+    return sorted(
+        words(" ".join(span.text or "" for span in text.iter(f"{SVG}tspan")))
+        for text in parse_svg(svg).iter(f"{SVG}text")
+        if text.get("class") == "ig-node-label"
+    )
+
+
+def node_label(issue: dict[str, Any]) -> str:
+    """The label graph.js gives an issue: its reference (#iid in the project), its title
+    cut at 48 characters."""
+    reference = issue["reference"]
+    own = reference.startswith(f"{PROJECT}#")
+    title = issue["title"] if len(issue["title"]) <= 48 else f"{issue['title'][:47]}…"
+    return words(f"{'#' + reference.rsplit('#', 1)[1] if own else reference} {title}")
+
+
+def svg_critical(svg: str) -> dict[str, int]:
+    """The SVG's amber underlays (the critical path's outline) by what they outline."""
+    outlined = {"rect": 0, "path": 0}
+    for element in parse_svg(svg).iter():
+        tag = element.tag.removeprefix(SVG)
+        if element.get("class") == "underlay" and tag in outlined:
+            colour = element.get("fill" if tag == "rect" else "stroke") or ""
+            assert colour.replace(" ", "") == CRITICAL_COLOUR, element.attrib
+            outlined[tag] += 1
+    return outlined
+
+
+def assert_svg_fits(svg: str) -> None:
+    """The viewBox holds every issue's shape."""
+    root = parse_svg(svg)
+    x, y, width, height = (float(v) for v in (root.get("viewBox") or "").split())
+    shapes = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "ig-node-shape"]
+    assert shapes
+    for rect in shapes:
+        left, top = float(rect.get("x", "nan")), float(rect.get("y", "nan"))
+        right = left + float(rect.get("width", "nan"))
+        bottom = top + float(rect.get("height", "nan"))
+        assert x <= left, rect.attrib
+        assert right <= x + width, rect.attrib
+        assert y <= top, rect.attrib
+        assert bottom <= y + height, rect.attrib
 
 
 async def assert_links_answer(links: list[dict[str, str]], server: str) -> None:
@@ -361,6 +437,7 @@ async def expectations(server: str, root_token: str) -> dict[str, Any]:
 
 async def test_graph_page_views_filters_exports_and_sign_in(server, pool):
     _, root_token = await create_token(pool, "root", scopes=[TokenScope.API])
+    await Api(server, root_token).create_issue(HOSTILE_TITLE)
     expected = await expectations(server, root_token)
     for picture in ("graph-project.png", "graph-issue.png"):
         (ARTIFACTS / picture).unlink(missing_ok=True)
@@ -381,6 +458,8 @@ async def test_graph_page_views_filters_exports_and_sign_in(server, pool):
     assert report["noProject"]["status"] == "Give a project, such as acme/platform."
 
     await assert_project_views(server, report, expected)
+    for name, export in (("project", report["exports"]["svg"]), ("issue", report["issueSvg"])):
+        (ARTIFACTS / f"graph-{name}.svg").write_bytes(base64.b64decode(export["base64"]))
     assert_exports(report, expected)
     await assert_issue_views(server, report, expected)
     assert_signing_in(report, expected, root_token)
@@ -435,7 +514,19 @@ def assert_exports(report: dict[str, Any], expected: dict[str, Any]) -> None:
     exports, dot = report["exports"], expected["dot"]
     assert exports["svg"]["filename"] == "acme-platform-graph.svg"
     states = [n["state"] for n in expected["project"]["nodes"]]
-    assert svg_node_shapes(text_of(exports["svg"])) == {s: states.count(s) for s in set(states)}
+    svg = text_of(exports["svg"])
+    assert svg_node_shapes(svg) == {s: states.count(s) for s in set(states)}
+    kinds = [e["linkType"] for e in expected["project"]["edges"]]
+    assert svg_links(svg) == {k: kinds.count(k) for k in set(kinds)}
+    assert sum(svg_links(svg).values()) == report["project"]["edgeCount"]
+    labels = svg_node_labels(svg)
+    assert labels == sorted(node_label(n) for n in expected["project"]["nodes"])
+    # The hostile title is text: escaped in the file, one label, no element of its own.
+    assert words(HOSTILE_TITLE) in " | ".join(labels)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in svg
+    assert "<script" not in svg
+    assert not any(e.tag.endswith("script") for e in parse_svg(svg).iter())
+    assert_svg_fits(svg)
     assert exports["png"]["filename"] == "acme-platform-graph.png"
     assert base64.b64decode(exports["png"]["base64"]).startswith(PNG_SIGNATURE)
     assert exports["png"]["size"] > 10_000
@@ -463,6 +554,18 @@ async def assert_issue_views(server: str, report: dict[str, Any], expected: dict
     hidden = issue["dependencies"]["hiddenCount"]
     assert hidden > 0
     assert report["issue"]["notice"] == hidden_notice(hidden, anonymous=True)
+    # Its SVG: the critical path outlined in amber (three issues, the two links between
+    # them), the start issue's dark border.
+    svg = text_of(report["issueSvg"])
+    assert svg_critical(svg) == {"rect": 3, "path": 2}
+    assert sum(svg_links(svg).values()) == report["issue"]["edgeCount"]
+    borders = [
+        r.get("stroke-width")
+        for r in parse_svg(svg).iter(f"{SVG}rect")
+        if (r.get("stroke") or "").replace(" ", "") == START_BORDER
+    ]
+    assert borders == ["4"]
+    assert_svg_fits(svg)
     clicked = report["clicked"]["reference"]
     assert report["clicked"]["details"].startswith(clicked)
     clicked_iid = int(clicked.rsplit("#", 1)[1])

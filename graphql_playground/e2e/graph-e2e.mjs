@@ -229,6 +229,7 @@ async function run(context) {
   await page.goBack();
   out.back = await settled(page, { iid: String(config.iid) });
   out.issueDot = await exported(page, 'dot');
+  out.issueSvg = await exported(page, 'svg');
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(config.artifacts, 'graph-issue.png') });
 

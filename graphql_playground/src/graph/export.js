@@ -1,16 +1,13 @@
-// The graph page's exports: the drawing as SVG (the cytoscape-svg extension) or PNG
-// (Cytoscape's own `cy.png`), and the server's DOT text from /graphql/graph/export. Each
-// is saved through a Blob and an <a download>.
-import cytoscape from 'cytoscape';
-import cytoscapeSvg from 'cytoscape-svg';
-
-cytoscape.use(cytoscapeSvg);
+// The graph page's exports: the drawing as SVG (written by ./svg.js from Cytoscape's model)
+// or PNG (Cytoscape's own `cy.png`), and the server's DOT text from /graphql/graph/export.
+// Each is saved through a Blob and an <a download>.
+import { graphSvg } from './svg.js';
 
 const BACKGROUND = '#ffffff';
 
 // The whole graph (not only what the viewport shows), on white.
 export function svgBlob(cy) {
-  const text = cy.svg({ full: true, bg: BACKGROUND });
+  const text = graphSvg(cy, { background: BACKGROUND });
   return new Blob([text], { type: 'image/svg+xml' });
 }
 
