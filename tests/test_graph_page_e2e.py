@@ -14,13 +14,8 @@ ISSUEGRAPH_E2E=required (as `make test` sets), which makes that a failure.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
-import os
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
@@ -28,17 +23,20 @@ from xml.etree import ElementTree as ET
 import aiohttp
 import pytest
 
-from issuegraph.demo import seed_demo
 from issuegraph.domain.auth import create_token
 from issuegraph.models import TokenScope
 from issuegraph.playground import CONTENT_SECURITY_POLICY
-from tests.helpers import free_port, serve_process
+from tests.e2e import (
+    ARTIFACTS,
+    LINK_COLOURS,
+    PLAYGROUND,
+    STATE_COLOURS,
+    demo_server,
+    drive,
+    require_browser,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-PLAYGROUND = REPO / "graphql_playground"
 SCRIPT = PLAYGROUND / "e2e" / "graph-e2e.mjs"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 PROJECT = "acme/platform"
 LABEL = "backend"
@@ -54,15 +52,6 @@ EXPORT_KINDS = {
 }
 # The link-type filter left with only these after unchecking the others.
 KEEP = ["BLOCKS"]
-# The graph view's colours (graphql_playground/src/graph/graph.js), as Cytoscape reports them.
-STATE_COLOURS = {"OPENED": "rgb(26,127,55)", "CLOSED": "rgb(130,80,223)"}
-LINK_COLOURS = {
-    "BLOCKS": "rgb(207,34,46)",
-    "PARENT_OF": "rgb(9,105,218)",
-    "RELATES_TO": "rgb(110,119,129)",
-    "DUPLICATES": "rgb(188,76,0)",
-    "CLONES": "rgb(27,124,131)",
-}
 CRITICAL_COLOUR = "rgb(255,176,0)"
 START_BORDER = "rgb(31,35,40)"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -85,44 +74,12 @@ BAD = {
 }
 
 
-def missing_prerequisites() -> list[str]:
-    missing = []
-    if shutil.which("node") is None:
-        missing.append("node (Node.js 20+)")
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (make chromium)")
-    if not (PLAYGROUND / "node_modules" / "playwright-core").is_dir():
-        missing.append("graphql_playground/node_modules (make playground)")
-    if not (PLAYGROUND / "dist" / "graph.html").is_file():
-        missing.append("graphql_playground/dist (make playground)")
-    return missing
-
-
 @pytest.fixture
-def prerequisites() -> None:
-    missing = missing_prerequisites()
-    if not missing:
-        return
-    reason = "graph page end-to-end test needs " + ", ".join(missing)
-    if os.environ.get("ISSUEGRAPH_E2E") == "required":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture
-async def server(prerequisites: None, database_url: str, pool: Any) -> AsyncIterator[str]:
+async def server(database_url: str, pool: Any) -> AsyncIterator[str]:
     """`issuegraph serve` on a free port, on this test's database with the demo data."""
-    await seed_demo(pool)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ISSUEGRAPH_PLAYGROUND_DIR"}
-    env |= {
-        "DATABASE_URL": database_url,
-        "ISSUEGRAPH_LOG_LEVEL": "WARNING",
-        "ISSUEGRAPH_POOL_MIN_SIZE": "1",
-        "ISSUEGRAPH_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    async with serve_process(port, env) as served:
-        yield served.base
+    require_browser("graph page end-to-end test", "graph.html")
+    async with demo_server(database_url, pool) as base:
+        yield base
 
 
 ISSUE_FIELDS = "reference state title"
@@ -228,8 +185,6 @@ def all_kinds() -> str:
 async def drive_browser(base: str, token: str) -> dict[str, Any]:
     config = {
         "baseUrl": base,
-        "artifacts": str(ARTIFACTS),
-        "chromium": str(CHROMIUM),
         "token": token,
         "project": PROJECT,
         "label": LABEL,
@@ -239,21 +194,7 @@ async def drive_browser(base: str, token: str) -> dict[str, Any]:
         "uncheck": [k for k in LINK_KINDS if k not in KEEP],
         "bad": [*BAD, "?" + urlencode({"project": PROJECT, "label": HOSTILE_LABEL})],
     }
-    proc = await asyncio.create_subprocess_exec(
-        "node",
-        str(SCRIPT),
-        json.dumps(config),
-        cwd=PLAYGROUND,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(180):
-        out, err = await proc.communicate()
-    assert out, f"the browser script printed nothing (exit {proc.returncode}): {err.decode()}"
-    report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    assert report["failure"] is None, f"{report['failure']}\n{err.decode()}"
-    assert proc.returncode == 0, err.decode()
-    return report
+    return await drive(SCRIPT, config)
 
 
 def references(graph: dict[str, Any]) -> list[str]:

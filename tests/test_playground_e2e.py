@@ -15,28 +15,25 @@ ISSUEGRAPH_E2E=required (as `make test` sets), which makes that a failure.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from issuegraph.demo import seed_demo
 from issuegraph.domain.auth import create_token
 from issuegraph.models import TokenScope
 from issuegraph.playground import CONTENT_SECURITY_POLICY
-from tests.helpers import free_port, serve_process
+from tests.e2e import (
+    ARTIFACTS,
+    PLAYGROUND,
+    demo_server,
+    drive,
+    require_browser,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-PLAYGROUND = REPO / "graphql_playground"
 SCRIPT = PLAYGROUND / "e2e" / "playground-e2e.mjs"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 EXAMPLE_TABS = [
     "IssueLinks",
@@ -53,44 +50,12 @@ EXAMPLE_TABS = [
 ]
 
 
-def missing_prerequisites() -> list[str]:
-    missing = []
-    if shutil.which("node") is None:
-        missing.append("node (Node.js 20+)")
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (make chromium)")
-    if not (PLAYGROUND / "node_modules" / "playwright-core").is_dir():
-        missing.append("graphql_playground/node_modules (make playground)")
-    if not (PLAYGROUND / "dist" / "index.html").is_file():
-        missing.append("graphql_playground/dist (make playground)")
-    return missing
-
-
 @pytest.fixture
-def prerequisites() -> None:
-    missing = missing_prerequisites()
-    if not missing:
-        return
-    reason = "playground end-to-end test needs " + ", ".join(missing)
-    if os.environ.get("ISSUEGRAPH_E2E") == "required":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture
-async def server(prerequisites: None, database_url: str, pool: Any) -> AsyncIterator[str]:
+async def server(database_url: str, pool: Any) -> AsyncIterator[str]:
     """`issuegraph serve` on a free port, on this test's database with the demo data."""
-    await seed_demo(pool)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ISSUEGRAPH_PLAYGROUND_DIR"}
-    env |= {
-        "DATABASE_URL": database_url,
-        "ISSUEGRAPH_LOG_LEVEL": "WARNING",
-        "ISSUEGRAPH_POOL_MIN_SIZE": "1",
-        "ISSUEGRAPH_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    async with serve_process(port, env) as served:
-        yield served.base
+    require_browser("playground end-to-end test", "index.html")
+    async with demo_server(database_url, pool) as base:
+        yield base
 
 
 DEPENDENCIES = """
@@ -174,8 +139,6 @@ def foreign_socket(base: str) -> str:
 async def drive_browser(base: str, token: str) -> dict[str, Any]:
     config = {
         "baseUrl": base,
-        "artifacts": str(ARTIFACTS),
-        "chromium": str(CHROMIUM),
         "token": token,
         # While an anonymous viewer watches: a link to an internal issue, then a public one.
         "live": {
@@ -197,21 +160,7 @@ async def drive_browser(base: str, token: str) -> dict[str, Any]:
             "expect": ["acme/platform#3", "acme/platform#4"],
         },
     }
-    proc = await asyncio.create_subprocess_exec(
-        "node",
-        str(SCRIPT),
-        json.dumps(config),
-        cwd=PLAYGROUND,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(180):
-        out, err = await proc.communicate()
-    assert out, f"the browser script printed nothing (exit {proc.returncode}): {err.decode()}"
-    report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    assert report["failure"] is None, f"{report['failure']}\n{err.decode()}"
-    assert proc.returncode == 0, err.decode()
-    return report
+    return await drive(SCRIPT, config)
 
 
 def assert_stayed_on(server: str, seen: dict[str, Any]) -> None:

@@ -5,20 +5,10 @@
 //   node e2e/graph-e2e.mjs '{"baseUrl": "http://127.0.0.1:8080", "artifacts": "...",
 //     "token": "...", "project": "acme/platform", "label": "backend", "iid": 5,
 //     "first": 2, "bad": ["?project=acme/platform&iid=x", ...]}'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { chromium } from 'playwright-core';
-
-const config = JSON.parse(process.argv[2]);
-const origin = new URL(config.baseUrl).origin;
-const executablePath = config.chromium ?? process.env.CHROMIUM ?? '/usr/bin/chromium';
-const timeout = config.timeoutMs ?? 30000;
-mkdirSync(config.artifacts, { recursive: true });
-
-const seen = { requests: [], foreign: [], consoleErrors: [], pageErrors: [], cspViolations: [] };
-const out = { seen };
+import { config, origin, out, runInChromium, seen, timeout } from './browser.mjs';
 const SETTLED = '#graph[data-state="ready"], #graph[data-state="error"], #graph[data-state="empty"]';
 
 function graphUrl(params) {
@@ -310,50 +300,4 @@ async function run(context) {
   await page.close();
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'issuegraph-chromium-'));
-let failure = null;
-let context = null;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1440, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  // Every request the pages make: one to another origin is recorded and never sent.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    seen.requests.push(url);
-    if (new URL(url).origin !== origin && !url.startsWith('data:') && !url.startsWith('blob:')) {
-      seen.foreign.push(url);
-      return route.abort();
-    }
-    return route.continue();
-  });
-  context.on('console', (message) => {
-    if (message.type() === 'error') seen.consoleErrors.push(message.text());
-  });
-  context.on('weberror', (error) => seen.pageErrors.push(String(error.error())));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      (window.__cspViolations ??= []).push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-  });
-  await run(context);
-} catch (error) {
-  failure = String(error?.stack ?? error);
-} finally {
-  await context?.close();
-  rmSync(userDataDir, { recursive: true, force: true });
-}
-out.failure = failure;
-// Exit once the report is written: a pipe takes it in several writes.
-process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(failure ? 1 : 0));
+await runInChromium(run);

@@ -4,20 +4,9 @@
 //
 //   node e2e/playground-e2e.mjs '{"baseUrl": "http://127.0.0.1:8080", "artifacts": "...",
 //     "token": "...", "live": {"publicLink": {...}, "foreignSocket": "ws://..."}}'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { chromium } from 'playwright-core';
-
-const config = JSON.parse(process.argv[2]);
-const origin = new URL(config.baseUrl).origin;
-const executablePath = config.chromium ?? process.env.CHROMIUM ?? '/usr/bin/chromium';
-const timeout = config.timeoutMs ?? 30000;
-mkdirSync(config.artifacts, { recursive: true });
-
-const seen = { requests: [], foreign: [], consoleErrors: [], pageErrors: [], cspViolations: [] };
-const out = { seen };
+import { config, origin, out, runInChromium, seen, timeout } from './browser.mjs';
 
 // Monaco draws text with non-breaking spaces.
 const plain = (text) => text.replaceAll('\u00a0', ' ');
@@ -544,56 +533,10 @@ async function watchOnce(page, sockets) {
   };
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'issuegraph-chromium-'));
-let failure = null;
-let context = null;
-try {
-  // A persistent context on a fresh profile directory: the --user-data-dir of this run.
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1440, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  // Every request the pages (and their workers) make: one to another origin is recorded and
-  // never sent.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    seen.requests.push(url);
-    if (new URL(url).origin !== origin && !url.startsWith('data:') && !url.startsWith('blob:')) {
-      seen.foreign.push(url);
-      return route.abort();
-    }
-    return route.continue();
-  });
-  context.on('console', (message) => {
-    if (message.type() === 'error') seen.consoleErrors.push(message.text());
-  });
-  context.on('weberror', (error) => seen.pageErrors.push(String(error.error())));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      const report = `${event.violatedDirective} ${event.blockedURI}`;
-      (window.__cspViolations ??= []).push(report);
-    });
-  });
+await runInChromium(async (context) => {
   await playground(context);
   await live(context);
   await reconnect(context);
   await signIn(context);
   await examples(context);
-} catch (error) {
-  failure = String(error?.stack ?? error);
-} finally {
-  await context?.close();
-  rmSync(userDataDir, { recursive: true, force: true });
-}
-out.failure = failure;
-process.stdout.write(`${JSON.stringify(out)}\n`);
-process.exit(failure ? 1 : 0);
+});
