@@ -170,6 +170,11 @@ class Served:
     process: asyncio.subprocess.Process | None = None  # to kill it, for fault tests
 
 
+def serve_command(port: int, *more: str) -> list[str]:
+    """`issuegraph serve` on the loopback address and `port`, with `more` arguments."""
+    return [str(ISSUEGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port), *more]
+
+
 @contextlib.asynccontextmanager
 async def serve_process(
     port: int, env: dict[str, str], *, workers: int = 2
@@ -179,14 +184,7 @@ async def serve_process(
     Two workers by default (docs/scaling.md): what the tests see through a served process
     holds across processes; `workers=1` is the single process with no supervisor."""
     proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
+        *serve_command(port, "--workers", str(workers)),
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

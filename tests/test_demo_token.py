@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.helpers import ISSUEGRAPH, World, free_port
+from tests.helpers import ISSUEGRAPH, World, free_port, serve_command
 
 TOKEN_LINE = re.compile(r"^Demo token for alice \(api scope\): (igpat-[A-Za-z0-9_-]{43})$")
 VIEWER = {"query": "{ viewer { username } }"}
@@ -44,13 +44,7 @@ async def serve_demo(database_url: str, *args: str) -> AsyncIterator[Demo]:
     env |= {"DATABASE_URL": database_url, "ISSUEGRAPH_LOG_LEVEL": "INFO"}
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *args,
+        *serve_command(port, *args),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -223,13 +217,7 @@ async def test_serve_demo_without_alice_warns_and_serves_all_the_same(database_u
     env |= {"DATABASE_URL": database_url, "ISSUEGRAPH_LOG_LEVEL": "INFO"}
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--demo",
+        *serve_command(port, "--demo"),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from issuegraph.logs import JsonFormatter, TextFormatter, configure_logging
-from tests.helpers import ISSUEGRAPH, free_port, serve_process
+from tests.helpers import free_port, serve_command, serve_process
 from tests.test_cli import cli_env, finish, postgres_processes, start
 
 TEXT_LINE = re.compile(r"^(\d\d:\d\d:\d\d) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +(\S+): (.*)$")
@@ -54,15 +54,9 @@ async def serve_stderr(*, terminal: bool, **env_extra: str) -> list[str]:
     master = slave = -1
     if terminal:
         master, slave = pty.openpty()
+    # The log lines of one process (workers' are in tests/test_workers.py).
     proc = await asyncio.create_subprocess_exec(
-        str(ISSUEGRAPH),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",  # the log lines of one process (workers: tests/test_workers.py)
-        "1",
+        *serve_command(port, "--workers", "1"),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
