@@ -460,6 +460,13 @@ def cpu_seconds(pid: int | None) -> dict[int, float] | None:
     return found
 
 
+def busiest_percent(used: list[float]) -> float | None:
+    """The largest of the workers' CPU seconds as a percentage of their sum (None for a
+    single process, or nothing used)."""
+    total = sum(used)
+    return round(max(used) * 100 / total, 1) if len(used) > 1 and total > 0 else None
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -540,6 +547,12 @@ async def cell(
         # CPU seconds of each process of the server over the cell (how the load spread).
         "processes": len(by_process) or None,
         "cpu_seconds_by_process": {str(pid): used for pid, used in by_process.items()},
+        # The busiest worker's part of the workers' CPU, in percent (100 / N: even; 100:
+        # one worker served every connection). A cell's connections are opened at its
+        # start and kept, so which worker accepts each decides the spread for the cell.
+        "busiest_worker_percent": busiest_percent(
+            [used for pid, used in by_process.items() if pid != server.pid]
+        ),
         # The bench's own CPU share of the cell (it shares the machine with the servers).
         "client_cpu_percent": round(client_cpu * 100 / seconds, 1),
         **memory_mb(server.pid),
@@ -573,7 +586,7 @@ def change_percent(current: float | None, before: float | None) -> float | None:
 
 
 # The figures of a cell whose median over the rounds the report shows.
-MEDIANS = ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_ms_per_request")
+MEDIANS = ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_ms_per_request", "busiest_worker_percent")
 # The figures the servers are compared on, each against the floor of the same round.
 COMPARED = ("rps", "p50_ms")
 
@@ -597,7 +610,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for name in names:
         cells = [by_key[r, name] for r in rounds]
         figures: dict[str, Any] = {
-            key: _rounded(median(c[key] for c in cells), 2) for key in MEDIANS
+            key: _rounded(median(c.get(key) for c in cells), 2) for key in MEDIANS
         }
         for key in ("requests", "errors", "warmup_errors"):
             figures[key] = sum(c[key] for c in cells)
@@ -1181,6 +1194,7 @@ def _workers_table(runs: list[dict[str, Any]]) -> list[str]:
         head += [f"floor p99 ms ({n}w)"]
     last, first = counts[-1], counts[0]
     head += [f"ig req/s {last}w/{first}w", f"floor req/s {last}w/{first}w"]
+    head += [f"busiest worker's CPU % ({last}w): ig / floor"]
     lines = ["| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 2)]
     rows = [{(r["query"], r["concurrency"]): r for r in run["summary"]} for run in runs]
     for key in rows[0]:
@@ -1202,6 +1216,12 @@ def _workers_table(runs: list[dict[str, Any]]) -> list[str]:
                 if high and low
                 else "-"
             )
+        high = rows[-1].get(key)
+        busiest = [
+            _num(high["servers"][name].get("busiest_worker_percent"), 0) if high else "-"
+            for name in ("issuegraph", "floor")
+        ]
+        cells.append(" / ".join(busiest))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

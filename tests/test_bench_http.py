@@ -359,10 +359,20 @@ def test_worker_arguments() -> None:
 
 def _run(workers: int, speed: float) -> dict[str, Any]:
     cells = [
-        {**_cell(0, "issuegraph", 90 * speed, 11, 4), "concurrency": c, "p99_ms": 30 / speed}
+        {
+            **_cell(0, "issuegraph", 90 * speed, 11, 4),
+            "concurrency": c,
+            "p99_ms": 30 / speed,
+            "busiest_worker_percent": 55.0 if workers > 1 else None,
+        }
         for c in (8, 32)
     ] + [
-        {**_cell(0, "floor", 200 * speed, 5, 1), "concurrency": c, "p99_ms": 10 / speed}
+        {
+            **_cell(0, "floor", 200 * speed, 5, 1),
+            "concurrency": c,
+            "p99_ms": 10 / speed,
+            "busiest_worker_percent": 100.0 if workers > 1 else None,
+        }
         for c in (8, 32)
     ]
     report = _report(cells, rounds=1)
@@ -377,8 +387,13 @@ def test_the_workers_report_sets_each_count_side_by_side() -> None:
     text = markdown_workers(report)
     assert "# HTTP throughput by worker processes (1, 2)" in text
     assert "| ig req/s (1w) | ig p99 ms (1w) | floor req/s (1w) | floor p99 ms (1w) |" in text
-    assert "| ig req/s 2w/1w | floor req/s 2w/1w |" in text
-    row = "| issue_page | 32 | 90.0 | 30.0 | 200.0 | 10.0 | 135.0 | 20.0 | 300.0 | 6.7 | 1.50 | 1.50 |"
+    assert (
+        "| ig req/s 2w/1w | floor req/s 2w/1w | busiest worker's CPU % (2w): ig / floor |" in text
+    )
+    row = (
+        "| issue_page | 32 | 90.0 | 30.0 | 200.0 | 10.0 | 135.0 | 20.0 | 300.0 | 6.7 "
+        "| 1.50 | 1.50 | 55 / 100 |"
+    )
     assert row in text
     assert "## 1 worker process\n" in text
     assert "## 2 worker processes\n" in text
@@ -432,6 +447,7 @@ async def test_the_bench_runs_both_servers_with_two_workers(
         assert c["requests"] > 0
         assert (c["errors"], c["warmup_errors"]) == (0, 0), c
         assert c["processes"] == 3, c  # CPU summed over the supervisor and both workers
+        assert 50 <= c["busiest_worker_percent"] <= 100, c
         assert c["cpu_ms_per_request"] is not None
         assert c["peak_rss_mb"] > 0
     text = (out / "http-w2.md").read_text()
