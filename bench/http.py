@@ -28,6 +28,14 @@ servers in an order rotated by r, so that the machine's slow drift hits each ali
 report then gives, per cell, the medians over the rounds, the ratios issuegraph/floor and
 baseline/floor (medians of the per-round ratios) and how far the first moved from the
 second: change = (issuegraph/floor) / (baseline/floor) - 1.
+
+With --workers N both servers run N processes on their one port: `issuegraph serve
+--workers N` (gunicorn's arbiter and N workers) and `bench.floor --workers N` (N forked
+workers accepting on one socket), each worker with its own pool. Before timing, the bench
+waits until every worker of each has answered; the CPU and memory figures are sums over
+each server's processes, and each cell records how the CPU spread over the workers. With
+--workers-compare 1,2 the whole measurement runs once per worker count, the servers
+restarted with each, and the report sets the counts side by side.
 """
 
 from __future__ import annotations
