@@ -537,7 +537,8 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> int
     (as gunicorn's arbiter does for `issuegraph serve --workers N`). SIGTERM or SIGINT is
     passed on to every worker, which stops as `web.run_app` does; a worker that exits on
     its own stops the others. Returns the first non-zero exit code, else 0."""
-    listener = socket.create_server((host, port), backlog=1024)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=1024)
     listener.set_inheritable(True)
     stopping = False
     children: list[int] = []
