@@ -26,6 +26,11 @@ subqueries, which asyncpg decodes natively (timestamps stay timestamps). One poo
 connection per request.
 
     python -m bench.floor --port 8090     # DATABASE_URL, or the embedded server, as the service
+    python -m bench.floor --port 8090 --workers 2   # two processes on the one port
+
+With --workers N (N > 1) this process binds the port once and forks N workers that accept
+on that one socket, each with its own event loop and pool of the usual size: the shape
+`issuegraph serve --workers N` has under gunicorn's arbiter.
 """
 
 # The SQL is composed from constant fragments (column names, page sizes); every value
@@ -37,7 +42,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import datetime as dt
+import os
+import signal
+import socket
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -521,21 +531,87 @@ def _event_loop() -> asyncio.AbstractEventLoop | None:
     return uvloop.new_event_loop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
-    parser.add_argument("--host", help="address to bind (default ISSUEGRAPH_HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8090, help="port (default 8090)")
-    args = parser.parse_args()
-    settings = Settings.from_env()
+def serve_workers(settings: Settings, host: str, port: int, workers: int) -> int:
+    """The floor as `workers` processes on one port: this process binds the listening
+    socket once and forks the workers, each with its own loop and pool, accepting on it
+    (as gunicorn's arbiter does for `issuegraph serve --workers N`). SIGTERM or SIGINT is
+    passed on to every worker, which stops as `web.run_app` does; a worker that exits on
+    its own stops the others. Returns the first non-zero exit code, else 0."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=1024)
+    listener.set_inheritable(True)
+    stopping = False
+    children: list[int] = []
+
+    def stop(_signum: int = 0, _frame: object = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: the default signal handling until run_app installs its own
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                _run(settings, sock=listener)
+            except BaseException:  # noqa: BLE001  (reported, then the worker's exit code)
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    listener.close()
+    exit_code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        children.remove(pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0 and not stopping:
+            exit_code = exit_code or (code if code > 0 else 1)
+        if not stopping:  # a worker went away on its own: stop the rest
+            stop()
+    return exit_code
+
+
+def _run(settings: Settings, **listen: Any) -> None:
     web.run_app(
         create_floor_app(settings),
-        host=args.host or settings.host,
-        port=args.port,
         print=None,
         access_log=None,
         # The loop `issuegraph serve` runs on, so the two differ only above it.
         loop=_event_loop(),
+        **listen,
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
+    parser.add_argument("--host", help="address to bind (default ISSUEGRAPH_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes on the one port, each with its own pool (default 1: no supervisor)",
+    )
+    args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers takes a positive count")
+    settings = Settings.from_env()
+    host = args.host or settings.host
+    if args.workers == 1:
+        _run(settings, host=host, port=args.port)
+        return
+    raise SystemExit(serve_workers(settings, host, args.port, args.workers))
 
 
 if __name__ == "__main__":

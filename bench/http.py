@@ -28,6 +28,14 @@ servers in an order rotated by r, so that the machine's slow drift hits each ali
 report then gives, per cell, the medians over the rounds, the ratios issuegraph/floor and
 baseline/floor (medians of the per-round ratios) and how far the first moved from the
 second: change = (issuegraph/floor) / (baseline/floor) - 1.
+
+With --workers N both servers run N processes on their one port: `issuegraph serve
+--workers N` (gunicorn's arbiter and N workers) and `bench.floor --workers N` (N forked
+workers accepting on one socket), each worker with its own pool. Before timing, the bench
+waits until every worker of each has answered; the CPU and memory figures are sums over
+each server's processes, and each cell records how the CPU spread over the workers. With
+--workers-compare 1,2 the whole measurement runs once per worker count, the servers
+restarted with each, and the report sets the counts side by side.
 """
 
 from __future__ import annotations
@@ -239,6 +247,8 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     log_file: IO[bytes] | None = field(default=None, repr=False)
+    # Worker processes asked for (1: a single process, no supervisor); None: unknown (--url).
+    workers: int | None = 1
 
     def endpoint(self, rep: Representative) -> str:
         return f"{self.url}/{rep.name}" if self.name == "floor" else self.url
@@ -277,14 +287,97 @@ def server_env(dsn: str, public_url: str) -> dict[str, str]:
     return env
 
 
-def start(name: str, command: list[str], env: dict[str, str], url: str, logs: Path) -> Server:
+def start(
+    name: str, command: list[str], env: dict[str, str], url: str, logs: Path, *, workers: int = 1
+) -> Server:
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"http-{name}.log"
     log_file = log.open("wb")
     process = subprocess.Popen(  # noqa: S603  (our own interpreter and entry points)
         command, env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT
     )
-    return Server(name, url, process.pid, process, log, log_file)
+    return Server(name, url, process.pid, process, log, log_file, workers)
+
+
+def process_tree(pid: int | None) -> list[Any]:
+    """The server's processes: the one started (or listening) and its descendants (a
+    supervisor's workers); [] when psutil is missing or the process is gone."""
+    if pid is None or psutil is None:
+        return []
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The processes that serve requests: the supervisor's children, or the one process."""
+    tree = process_tree(server.pid)
+    return [p.pid for p in tree[1:]] or [p.pid for p in tree[:1]]
+
+
+async def wait_workers(server: Server, ready_url: str) -> dict[str, Any]:
+    """Once `server.workers` worker processes run, until each of them has answered a
+    request (fresh connections to `ready_url`, until every worker has accepted one: the
+    kernel gives each to whichever worker accepts first), so that no cell starts while a
+    worker is still starting up. Returns the worker pids and which of them answered."""
+    expected = server.workers or 1
+    if psutil is None:  # no process tree to read: the worker count stays unchecked
+        return {"workers": expected, "worker_pids": None, "workers_answered": None}
+    deadline = time.monotonic() + STARTUP_SECONDS
+    pids = worker_pids(server)
+    while len(pids) != expected and time.monotonic() < deadline:
+        server.check_alive()
+        await asyncio.sleep(0.1)
+        pids = worker_pids(server)
+    if len(pids) != expected:
+        raise BenchError(f"the {server.name} server runs {len(pids)} workers, not {expected}")
+    answered: set[int] = set()
+    parts = urlsplit(ready_url)
+    request = f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+    held: list[asyncio.StreamWriter] = []
+    try:
+        while answered != set(pids) and time.monotonic() < deadline:
+            server.check_alive()
+            # A connection of its own, kept open once answered so that its owner shows.
+            try:
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                held.append(writer)
+                writer.write(request)
+                status = await asyncio.wait_for(reader.readline(), timeout=10)
+            except (OSError, TimeoutError):
+                status = b""
+                await asyncio.sleep(0.1)
+            if status.split()[1:2] == [b"200"]:
+                port = writer.get_extra_info("sockname")[1]
+                answered |= {pid for pid in pids if _owns_connection(pid, port)}
+            if len(held) >= 8:  # let the accepted connections go, then try afresh
+                _close(held)
+                await asyncio.sleep(0.05)
+    finally:
+        _close(held)
+    if answered != set(pids):
+        raise BenchError(
+            f"{len(answered)} of the {server.name} server's {expected} workers answered "
+            f"within {STARTUP_SECONDS:.0f} s"
+        )
+    return {"workers": len(pids), "worker_pids": pids, "workers_answered": len(answered)}
+
+
+def _close(writers: list[asyncio.StreamWriter]) -> None:
+    for writer in writers:
+        writer.close()
+    writers.clear()
+
+
+def _owns_connection(pid: int, client_port: int) -> bool:
+    """Whether process `pid` holds the server end of the connection from `client_port`."""
+    with contextlib.suppress(psutil.Error):
+        for conn in psutil.Process(pid).net_connections(kind="tcp"):
+            if conn.raddr and conn.raddr.port == client_port:
+                return True
+    return False
 
 
 async def wait_ready(
@@ -336,6 +429,19 @@ async def public_url_of(session: aiohttp.ClientSession, url: str, token: str) ->
 
 
 def memory_mb(pid: int | None) -> dict[str, float | None]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of the server, in MB: the sums
+    over its processes (a supervisor and its workers; pages the workers still share with
+    the supervisor after the fork count once per process)."""
+    pids = [p.pid for p in process_tree(pid)] or ([pid] if pid is not None else [])
+    found: dict[str, float | None] = {"peak_rss_mb": None, "rss_mb": None}
+    for one in pids:
+        for key, value in _memory_mb(one).items():
+            if value is not None:
+                found[key] = round((found[key] or 0.0) + value, 1)
+    return found
+
+
+def _memory_mb(pid: int | None) -> dict[str, float | None]:
     """Peak (VmHWM) and current (VmRSS) resident memory of a process, in MB."""
     found: dict[str, float | None] = {"peak_rss_mb": None, "rss_mb": None}
     if pid is None:
@@ -353,14 +459,26 @@ def memory_mb(pid: int | None) -> dict[str, float | None]:
     return found
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    if pid is None or psutil is None:
+def cpu_seconds(pid: int | None) -> dict[int, float] | None:
+    """User + system CPU seconds of each of the server's processes (its tree), by pid."""
+    tree = process_tree(pid)
+    if not tree:
         return None
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except psutil.Error:
-        return None
-    return float(times.user + times.system)
+    found = {}
+    for process in tree:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return None
+        found[process.pid] = float(times.user + times.system)
+    return found
+
+
+def busiest_percent(used: list[float]) -> float | None:
+    """The largest of the workers' CPU seconds as a percentage of their sum (None for a
+    single process, or nothing used)."""
+    total = sum(used)
+    return round(max(used) * 100 / total, 1) if len(used) > 1 and total > 0 else None
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -418,11 +536,16 @@ async def cell(
     server.check_alive()
     answered = len(samples)
     good = answered - errors
-    cpu_ms = (
-        round((cpu_after - cpu_before) * 1000 / answered, 2)
-        if answered and cpu_before is not None and cpu_after is not None
-        else None
+    # The same processes before and after (none replaced): CPU summed over them.
+    by_process = (
+        {pid: round(cpu_after[pid] - cpu_before[pid], 3) for pid in cpu_after}
+        if cpu_before is not None
+        and cpu_after is not None
+        and cpu_before.keys() == cpu_after.keys()
+        else {}
     )
+    same = bool(by_process)
+    cpu_ms = round(sum(by_process.values()) * 1000 / answered, 2) if answered and same else None
     return {
         "requests": answered,
         "errors": errors,
@@ -435,6 +558,15 @@ async def cell(
         "p99_ms": round(percentile(samples, 0.99) * 1000, 1) if answered else None,
         "mean_ms": round(statistics.fmean(samples) * 1000, 1) if answered else None,
         "cpu_ms_per_request": cpu_ms,
+        # CPU seconds of each process of the server over the cell (how the load spread).
+        "processes": len(by_process) or None,
+        "cpu_seconds_by_process": {str(pid): used for pid, used in by_process.items()},
+        # The busiest worker's part of the workers' CPU, in percent (100 / N: even; 100:
+        # one worker served every connection). A cell's connections are opened at its
+        # start and kept, so which worker accepts each decides the spread for the cell.
+        "busiest_worker_percent": busiest_percent(
+            [used for pid, used in by_process.items() if pid != server.pid]
+        ),
         # The bench's own CPU share of the cell (it shares the machine with the servers).
         "client_cpu_percent": round(client_cpu * 100 / seconds, 1),
         **memory_mb(server.pid),
@@ -468,7 +600,7 @@ def change_percent(current: float | None, before: float | None) -> float | None:
 
 
 # The figures of a cell whose median over the rounds the report shows.
-MEDIANS = ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_ms_per_request")
+MEDIANS = ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_ms_per_request", "busiest_worker_percent")
 # The figures the servers are compared on, each against the floor of the same round.
 COMPARED = ("rps", "p50_ms")
 
@@ -492,7 +624,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for name in names:
         cells = [by_key[r, name] for r in rounds]
         figures: dict[str, Any] = {
-            key: _rounded(median(c[key] for c in cells), 2) for key in MEDIANS
+            key: _rounded(median(c.get(key) for c in cells), 2) for key in MEDIANS
         }
         for key in ("requests", "errors", "warmup_errors"):
             figures[key] = sum(c[key] for c in cells)
@@ -590,6 +722,10 @@ class Args:
     allow_mismatch: bool
     baseline: str | None = None
     rounds: int = 1
+    # Worker processes of each server started here; with workers_compare, each count in turn.
+    workers: int = 1
+    workers_compare: tuple[int, ...] = ()
+    output_dir: Path = RESULTS
 
 
 async def verify(
@@ -643,6 +779,7 @@ async def graphql_servers(
     token: str,
     logs: Path,
     servers: dict[str, Server],
+    workers: int = 1,
 ) -> str:
     """Start issuegraph (or take --url's) and take --baseline's into `servers`; returns the
     public URL they prefix `webUrl`s with, which the floor must use too."""
@@ -652,15 +789,18 @@ async def graphql_servers(
         bin_dir = Path(sys.executable).parent
         servers["issuegraph"] = start(
             "issuegraph",
-            [str(bin_dir / "issuegraph"), "serve", "--port", str(port)],
+            [str(bin_dir / "issuegraph"), "serve", "--port", str(port), "--workers", str(workers)],
             server_env(dsn, public_url),
             f"http://127.0.0.1:{port}/graphql",
             logs,
+            workers=workers,
         )
         await wait_ready(session, servers["issuegraph"], f"http://127.0.0.1:{port}/readyz")
     else:
         public_url = await public_url_of(session, args.url, token)
-        servers["issuegraph"] = Server("issuegraph", args.url, listening_pid(args.url))
+        servers["issuegraph"] = Server(
+            "issuegraph", args.url, listening_pid(args.url), workers=None
+        )
     if args.baseline is not None:
         baseline_url = await public_url_of(session, args.baseline, token)
         if baseline_url != public_url:
@@ -668,7 +808,9 @@ async def graphql_servers(
                 f"the baseline's public URL {baseline_url} is not issuegraph's "
                 f"{public_url}: start it with ISSUEGRAPH_PUBLIC_URL={public_url}"
             )
-        servers["baseline"] = Server("baseline", args.baseline, listening_pid(args.baseline))
+        servers["baseline"] = Server(
+            "baseline", args.baseline, listening_pid(args.baseline), workers=None
+        )
     return public_url
 
 
@@ -710,8 +852,15 @@ async def measure_rounds(
 
 
 async def measure(
-    args: Args, dsn: str, report: dict[str, Any], data_dir: Path, pool: asyncpg.Pool
+    args: Args,
+    dsn: str,
+    report: dict[str, Any],
+    data_dir: Path,
+    pool: asyncpg.Pool,
+    *,
+    workers: int = 1,
 ) -> dict[str, Any]:
+    """Start the servers with `workers` processes each, check their answers, time the cells."""
     username = USERNAMES[args.viewer]
     viewer = await pool.fetchrow("select id, is_admin from users where username = $1", username)
     if viewer is None:
@@ -726,19 +875,28 @@ async def measure(
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
             public_url = await graphql_servers(
-                args, session, dsn, token=token, logs=logs, servers=servers
+                args, session, dsn, token=token, logs=logs, servers=servers, workers=workers
             )
             port = free_port()
             servers["floor"] = start(
                 "floor",
-                [sys.executable, "-m", "bench.floor", "--port", str(port)],
+                [
+                    *(sys.executable, "-m", "bench.floor"),
+                    *("--port", str(port), "--workers", str(workers)),
+                ],
                 server_env(dsn, public_url),
                 f"http://127.0.0.1:{port}",
                 logs,
+                workers=workers,
             )
             floor_ready = await wait_ready(
                 session, servers["floor"], f"http://127.0.0.1:{port}/readyz"
             )
+            processes = {}
+            for name, server in servers.items():
+                if server.process is not None:
+                    base = server.url.removesuffix("/graphql")
+                    processes[name] = await wait_workers(server, f"{base}/readyz")
 
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             reps = [r for r in REPRESENTATIVE if r.name in args.queries]
@@ -781,9 +939,11 @@ async def measure(
         }
         if server.log is not None:
             info.update(log=str(server.log), log_lines=_line_count(server.log))
+        info.update(processes.get(name, {}))
         server_info[name] = info
     server_info["floor"]["loop"] = floor_ready.get("loop")
     return {
+        "workers": workers,
         "viewer": {"name": args.viewer, "username": username},
         "public_url": public_url,
         "targets": targets,
@@ -808,7 +968,11 @@ async def run(args: Args, settings: Settings, report: dict[str, Any] | None) -> 
             )
             generate_seconds = time.perf_counter() - started
         await check_hub(database.pool, report)
-        result = await measure(args, database.dsn, report, data_dir, database.pool)
+        runs = [
+            await measure(args, database.dsn, report, data_dir, database.pool, workers=workers)
+            for workers in (args.workers_compare or (args.workers,))
+        ]
+    result = {"runs": runs} if args.workers_compare else runs[0]
     return {
         "label": args.label,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -823,6 +987,7 @@ async def run(args: Args, settings: Settings, report: dict[str, Any] | None) -> 
             "warmup_seconds": args.warmup,
             "concurrency": list(args.concurrency),
             "rounds": args.rounds,
+            "workers": list(args.workers_compare or (args.workers,)),
             "data_dir": str(data_dir),
         },
         "dataset": {
@@ -872,15 +1037,26 @@ def _header(report: dict[str, Any]) -> str:
             "order rotated round by round; medians of the rounds"
         )
     started = servers["issuegraph"]["started_by_bench"]
+    workers = report.get("workers", 1)
+    if workers == 1 or not started:
+        issuegraph = "one issuegraph process"
+    else:
+        issuegraph = f"issuegraph as {workers} worker processes under gunicorn's arbiter"
     processes = [
-        f"one issuegraph process (`{servers['issuegraph']['url']}`, "
+        f"{issuegraph} (`{servers['issuegraph']['url']}`, "
         + ("started by the bench)" if started else "given)")
     ]
     if "baseline" in servers:
         processes.append(f"one baseline process (`{servers['baseline']['url']}`, given)")
-    processes.append(f"one floor process ({servers['floor'].get('loop')})")
+    floor = (
+        "one floor process"
+        if workers == 1
+        else f"the floor as {workers} worker processes on one socket"
+    )
+    processes.append(f"{floor} ({servers['floor'].get('loop')})")
     ordinal = {2: "third", 3: "fourth"}[len(processes)]
     return (
+        f"Workers: {workers}. "
         f"{report['date']}; {counts['issues']:,} issues, {counts['issue_links']:,} links; "
         f"viewer `{report['viewer']['username']}`; issue page: the hub "
         f"`{issue['project']}#{issue['iid']}` ({issue['links']} links); project pages: "
@@ -1022,6 +1198,96 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _workers_table(runs: list[dict[str, Any]]) -> list[str]:
+    """req/s and p99 of issuegraph and the floor at each worker count, side by side, and
+    req/s at the highest count over the lowest."""
+    counts = [run["workers"] for run in runs]
+    head = ["query", "conc."]
+    for n in counts:
+        head += [f"ig req/s ({n}w)", f"ig p99 ms ({n}w)", f"floor req/s ({n}w)"]
+        head += [f"floor p99 ms ({n}w)"]
+    last, first = counts[-1], counts[0]
+    head += [f"ig req/s {last}w/{first}w", f"floor req/s {last}w/{first}w"]
+    head += [f"busiest worker's CPU % ({last}w): ig / floor"]
+    lines = ["| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 2)]
+    rows = [{(r["query"], r["concurrency"]): r for r in run["summary"]} for run in runs]
+    for key in rows[0]:
+        cells = [key[0], str(key[1])]
+        for by_key in rows:
+            row = by_key.get(key)
+            ig = row["servers"]["issuegraph"] if row else None
+            fl = row["servers"]["floor"] if row else None
+            cells += [
+                _rps(ig) if ig else "-",
+                _num(ig["p99_ms"]) if ig else "-",
+                _rps(fl) if fl else "-",
+                _num(fl["p99_ms"]) if fl else "-",
+            ]
+        for name in ("issuegraph", "floor"):
+            high, low = rows[-1].get(key), rows[0].get(key)
+            cells.append(
+                _ratio(ratio(high["servers"][name]["rps"], low["servers"][name]["rps"]))
+                if high and low
+                else "-"
+            )
+        high = rows[-1].get(key)
+        busiest = [
+            _num(high["servers"][name].get("busiest_worker_percent"), 0) if high else "-"
+            for name in ("issuegraph", "floor")
+        ]
+        cells.append(" / ".join(busiest))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown_workers(report: dict[str, Any]) -> str:
+    """The report of --workers-compare: the side-by-side table, then each run's own."""
+    runs = report["runs"]
+    counts = ", ".join(str(run["workers"]) for run in runs)
+    title = f"HTTP throughput by worker processes ({counts}): issuegraph against the floor"
+    if report["label"]:
+        title += f" ({report['label']})"
+    settings = report["settings"]
+    lines = [
+        f"# {title}",
+        "",
+        (
+            f"{report['date']}; per cell {settings['warmup_seconds']:g} s warm-up, "
+            f"{settings['duration_seconds']:g} s measured; both servers with the same number "
+            f"of processes in each run, one run after the other; the client in the bench "
+            f"process on the same {report['machine']['cpus']}-core machine. "
+            f"Wall time {report['wall_seconds']:.0f} s."
+        ),
+        "",
+        *_workers_table(runs),
+        "",
+    ]
+    common = {k: v for k, v in report.items() if k != "runs"}
+    for run in runs:
+        single = markdown({**common, **run, "label": None}).split("\n", 2)[2]
+        n = run["workers"]
+        lines += [f"## {n} worker process{'es' if n > 1 else ''}", "", single]
+    return "\n".join(lines)
+
+
+def _worker_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[int, ...]:
+    """--workers-compare's counts (empty without it), after checking --workers too."""
+    compared: tuple[int, ...] = ()
+    try:
+        compared = tuple(int(n) for n in (args.workers_compare or "").split(",") if n.strip())
+    except ValueError:
+        parser.error("--workers-compare takes worker counts, e.g. 1,2")
+    if args.workers < 1 or any(n < 1 for n in compared):
+        parser.error("--workers and --workers-compare take positive counts")
+    if args.workers_compare is not None and len(set(compared)) < 2:
+        parser.error("--workers-compare takes at least two different counts, e.g. 1,2")
+    if (compared or args.workers > 1) and (args.url or args.baseline):
+        parser.error(
+            "--workers and --workers-compare start the servers: not with --url, --baseline"
+        )
+    return compared
+
+
 def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(
         prog="python -m bench.http",
@@ -1071,6 +1337,25 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         default=",".join(r.name for r in REPRESENTATIVE),
         help="comma-separated representative queries (default all three)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of issuegraph (serve --workers N) and of the floor, each with "
+        "its own pool (default 1: single processes)",
+    )
+    parser.add_argument(
+        "--workers-compare",
+        metavar="N,M",
+        help="run every cell once per worker count (e.g. 1,2), the servers restarted with "
+        "each, and report them side by side",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=RESULTS,
+        help="where the results go (default bench/results/)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--allow-mismatch",
@@ -1092,6 +1377,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         parser.error("--rounds takes a positive count")
     if args.baseline is not None and args.baseline == args.url:
         parser.error("--baseline takes another server than --url")
+    compared = _worker_counts(parser, args)
     if args.label is not None and not args.label.replace("-", "").replace("_", "").isalnum():
         parser.error("--label takes letters, digits, - and _")
     return Args(
@@ -1108,12 +1394,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         allow_mismatch=args.allow_mismatch,
         baseline=args.baseline,
         rounds=args.rounds,
+        workers=args.workers,
+        workers_compare=compared,
+        output_dir=args.output_dir,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = args.output_dir
+    results.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ISSUEGRAPH_DATA_DIR", str(DEFAULT_DATA_DIR))
     try:
         settings = Settings.from_env()
@@ -1125,12 +1415,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"bench.http: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     stem = f"http-{args.label}" if args.label else "http"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    (RESULTS / f"{stem}.md").write_text(text)
+    (results / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown_workers(report) if args.workers_compare else markdown(report)
+    (results / f"{stem}.md").write_text(text)
     print()
     print(text)
-    print(f"written: {RESULTS / f'{stem}.md'}, {RESULTS / f'{stem}.json'}")
+    print(f"written: {results / f'{stem}.md'}, {results / f'{stem}.json'}")
 
 
 if __name__ == "__main__":

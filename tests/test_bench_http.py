@@ -8,10 +8,16 @@ data set from bench.generate (2,000 issues / 6,000 links) in the test's own data
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from bench.floor import STATEMENTS, create_floor_app
@@ -22,6 +28,7 @@ from bench.http import (
     change_percent,
     compare,
     markdown,
+    markdown_workers,
     median,
     parse_args,
     rotation,
@@ -332,3 +339,119 @@ def test_rounds_and_baseline_arguments() -> None:
     ):
         with pytest.raises(SystemExit):
             parse_args(wrong)
+
+
+def test_worker_arguments() -> None:
+    assert (parse_args([]).workers, parse_args([]).workers_compare) == (1, ())
+    args = parse_args(["--workers-compare", "1,2", "--output-dir", "/tmp/x"])  # noqa: S108
+    assert (args.workers_compare, str(args.output_dir)) == ((1, 2), "/tmp/x")  # noqa: S108
+    assert parse_args(["--workers", "2"]).workers == 2
+    for wrong in (
+        ["--workers", "0"],
+        ["--workers-compare", "2"],
+        ["--workers-compare", "1,x"],
+        ["--workers-compare", "0,2"],
+        ["--workers", "2", "--url", "http://127.0.0.1:9/graphql"],
+    ):
+        with pytest.raises(SystemExit):
+            parse_args(wrong)
+
+
+def _run(workers: int, speed: float) -> dict[str, Any]:
+    cells = [
+        {
+            **_cell(0, "issuegraph", 90 * speed, 11, 4),
+            "concurrency": c,
+            "p99_ms": 30 / speed,
+            "busiest_worker_percent": 55.0 if workers > 1 else None,
+        }
+        for c in (8, 32)
+    ] + [
+        {
+            **_cell(0, "floor", 200 * speed, 5, 1),
+            "concurrency": c,
+            "p99_ms": 10 / speed,
+            "busiest_worker_percent": 100.0 if workers > 1 else None,
+        }
+        for c in (8, 32)
+    ]
+    report = _report(cells, rounds=1)
+    report["servers"]["issuegraph"]["started_by_bench"] = True
+    return {**report, "workers": workers, "summary": summaries(cells)}
+
+
+def test_the_workers_report_sets_each_count_side_by_side() -> None:
+    runs = [_run(1, 1.0), _run(2, 1.5)]
+    report = {k: v for k, v in runs[0].items() if k not in {"cells", "summary", "workers"}}
+    report["runs"] = runs
+    text = markdown_workers(report)
+    assert "# HTTP throughput by worker processes (1, 2)" in text
+    assert "| ig req/s (1w) | ig p99 ms (1w) | floor req/s (1w) | floor p99 ms (1w) |" in text
+    assert (
+        "| ig req/s 2w/1w | floor req/s 2w/1w | busiest worker's CPU % (2w): ig / floor |" in text
+    )
+    row = (
+        "| issue_page | 32 | 90.0 | 30.0 | 200.0 | 10.0 | 135.0 | 20.0 | 300.0 | 6.7 "
+        "| 1.50 | 1.50 | 55 / 100 |"
+    )
+    assert row in text
+    assert "## 1 worker process\n" in text
+    assert "## 2 worker processes\n" in text
+    assert "Workers: 2. " in text
+    assert "issuegraph as 2 worker processes under gunicorn's arbiter" in text
+    assert "the floor as 2 worker processes on one socket" in text
+
+
+async def test_the_bench_runs_both_servers_with_two_workers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The whole bench, --workers 2, for a moment: both servers run a supervisor and two
+    workers, every worker answers, both answer the same JSON, and all of it stops."""
+    data_dir, out = tmp_path / "data", tmp_path / "results"
+    data_dir.mkdir()
+    await generate(
+        Options(
+            issues=ISSUES,
+            links=LINKS,
+            seed=5,
+            reset=True,
+            dsn=database_url,
+            output=data_dir / "dataset.json",
+            progress=False,
+        )
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "ISSUEGRAPH_DATA_DIR": str(data_dir)}
+    command = [
+        *(sys.executable, "-m", "bench.http", "--no-generate", "--no-progress"),
+        *("--workers", "2", "--duration", "0.5", "--warmup", "0.2", "--concurrency", "4"),
+        *("--queries", "issue_page,project_page", "--label", "w2", "--output-dir", str(out)),
+    ]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((out / "http-w2.json").read_text())
+    assert (report["workers"], report["settings"]["workers"]) == (2, [2])
+    pids = []
+    for name in ("issuegraph", "floor"):
+        server = report["servers"][name]
+        assert (server["workers"], server["workers_answered"]) == (2, 2), server
+        assert len(set(server["worker_pids"])) == 2
+        assert server["pid"] not in server["worker_pids"]  # a supervisor and its workers
+        pids += [server["pid"], *server["worker_pids"]]
+    for name, query in report["queries"].items():
+        assert not query["match"].startswith("MISMATCH"), (name, query)
+        assert query["bytes"]["issuegraph"] > 1000
+    assert len(report["cells"]) == 4  # 2 queries x 1 concurrency x 2 servers
+    for c in report["cells"]:
+        assert c["requests"] > 0
+        assert (c["errors"], c["warmup_errors"]) == (0, 0), c
+        assert c["processes"] == 3, c  # CPU summed over the supervisor and both workers
+        assert 50 <= c["busiest_worker_percent"] <= 100, c
+        assert c["cpu_ms_per_request"] is not None
+        assert c["peak_rss_mb"] > 0
+    text = (out / "http-w2.md").read_text()
+    assert text.count("Workers: 2. ") == 1
+    assert "issuegraph as 2 worker processes under gunicorn's arbiter" in text
+    assert "the floor as 2 worker processes on one socket" in text
+    assert not [pid for pid in pids if psutil.pid_exists(pid)]  # all stopped
