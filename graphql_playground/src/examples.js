@@ -232,7 +232,7 @@ subscription WatchLinkEvents($after: String) {
   },
   {
     title: 'Dependencies',
-    query: `# What must happen before acme/platform#5, walked in PostgreSQL: the transitive
+    query: `# What must happen before acme/platform#5, walked by the server: the transitive
 # closure of its blockers, the open ones, a roll-up and the critical path (the longest
 # chain of open blockers ending at it). The graph view draws this:
 # /graphql/graph?project=acme/platform&iid=5
