@@ -212,3 +212,30 @@ async def test_rest_reads_follow_the_same_rules(cluster, served):
         theirs = await (await session.get(url)).json()
     assert 9 in {link["iid"] for link in mine}
     assert 9 not in {link["iid"] for link in theirs}
+
+
+async def test_a_replica_lagging_past_the_bound_leaves_the_rotation_and_comes_back(
+    aiohttp_client, cluster
+):
+    # A bound of one byte: any write the replica has not replayed puts it past the bound.
+    strict = dataclasses.replace(cluster.settings, replica_max_lag_bytes=1)
+    await cluster.replica.execute("select pg_wal_replay_resume()")
+    await cluster.replica.caught_up_with(cluster.primary_dsn)
+    client = await aiohttp_client(create_app(strict))
+    try:
+        await until_ready(client, "in rotation")
+        token = await token_of(cluster, "alice")
+        await cluster.replica.caught_up_with(cluster.primary_dsn)
+        await until_ready(client, "in rotation")
+        await cluster.replica.execute("select pg_wal_replay_pause()")
+        await create_issue(client, token, "Written past the bound")
+        await until_ready(client, "lagging")
+        # Out of rotation: even a reader that wrote nothing reads from the primary.
+        assert "Written past the bound" in await titles(client)
+        metrics = await (await client.get("/metrics")).text()
+        assert 'issuegraph_replica_in_rotation{database="replica1"} 0.0' in metrics
+        await cluster.replica.execute("select pg_wal_replay_resume()")
+        await until_ready(client, "in rotation")
+    finally:
+        await cluster.replica.execute("select pg_wal_replay_resume()")
+        await client.close()
