@@ -346,6 +346,9 @@ async function signedInAs(page) {
 // Tabs saved by the parts above (their Headers editors hold tokens) are forgotten: the
 // playground starts again from its examples.
 async function freshPlayground(context) {
+  // Pages left open by the parts above would save their tabs again between the clearing
+  // and the reload (a running subscription's answer does): they go first.
+  for (const open of context.pages()) await open.close();
   const page = await openPlayground(context);
   await page.evaluate(() => {
     for (const key of Object.keys(localStorage)) {
