@@ -36,12 +36,17 @@ class Demo:
     process: Any = field(default=None, repr=False)
 
 
+def _environment(database_url: str) -> dict[str, str]:
+    """This process's environment without its ISSUEGRAPH_ settings, on the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
+    return env | {"DATABASE_URL": database_url, "ISSUEGRAPH_LOG_LEVEL": "INFO"}
+
+
 @contextlib.asynccontextmanager
 async def serve_demo(database_url: str, *args: str) -> AsyncIterator[Demo]:
     """`issuegraph serve --demo` (or `serve *args`) on a loopback port; yields once the
     banner is on stdout (or, with no banner expected, once /healthz answers)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
-    env |= {"DATABASE_URL": database_url, "ISSUEGRAPH_LOG_LEVEL": "INFO"}
+    env = _environment(database_url)
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         *serve_command(port, *args),
@@ -213,8 +218,7 @@ async def test_serve_demo_without_alice_warns_and_serves_all_the_same(database_u
     # The demo's marker project exists, so no demo data is loaded, and there is no alice.
     zed = await World(pool).user("zed")
     await World(pool).project(zed, "acme/platform")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUEGRAPH_")}
-    env |= {"DATABASE_URL": database_url, "ISSUEGRAPH_LOG_LEVEL": "INFO"}
+    env = _environment(database_url)
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         *serve_command(port, "--demo"),

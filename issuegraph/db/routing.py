@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -59,7 +59,6 @@ class Replica:
     lag_bytes: int | None = None
     up: bool = False
     in_rotation: bool = False
-    failures: int = field(default=0)
 
     @property
     def state(self) -> str:
